@@ -1,0 +1,1 @@
+"""Entry points driven by Hydra configs (the only package that knows Hydra)."""

@@ -1,0 +1,73 @@
+"""Training: compose data, model (system with net, loss, optimizer, scheduler), trainer and loggers."""
+
+import json
+from pathlib import Path
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from srlab.cli.config import instantiate_all, log_hyperparameters, print_config_tree
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train (when the model has parameters and `cfg.train`), then score the best checkpoint.
+
+    Returns the final validation metrics, also written to `metrics.json` in the run directory.
+    """
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    print_config_tree(cfg, save_to=output_dir)
+
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    model: L.LightningModule = instantiate(cfg.model)
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=instantiate_all(cfg.get("logger"))
+    )
+    log_hyperparameters(cfg, model, trainer)
+
+    ckpt_path = cfg.get("ckpt_path")
+    trainable = any(p.requires_grad for p in model.parameters())
+    if cfg.get("train") and trainable:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        ckpt_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
+    results = trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
+    metrics = {k: float(v) for k, v in results[0].items()} if results else {}
+    if cfg.get("test"):
+        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
+        metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    report(metrics, ckpt_path, output_dir)
+    _finish_wandb(trainer)
+    return metrics
+
+
+@rank_zero_only
+def report(metrics: dict[str, float], ckpt_path: str | None, output_dir: Path) -> None:
+    """Print the checkpoint and its scores beside bicubic; save them as `metrics.json`."""
+    with open(output_dir / "metrics.json", "w") as f:
+        json.dump({"ckpt_path": ckpt_path, **metrics}, f, indent=2)
+    table = Table(title=f"Validation, {ckpt_path or 'no checkpoint'}")
+    for column in ("set", "model PSNR (dB)", "model SSIM", "bicubic PSNR (dB)", "bicubic SSIM"):
+        table.add_column(column)
+    prefixes = sorted({k.rsplit("/", 1)[0] for k in metrics if k.endswith("/psnr")})
+    for prefix in prefixes:
+        row = [metrics.get(f"{prefix}/{k}", float("nan")) for k in ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic")]
+        table.add_row(prefix, f"{row[0]:.2f}", f"{row[1]:.4f}", f"{row[2]:.2f}", f"{row[3]:.4f}")
+    console = Console()
+    console.print(table)
+    console.print(f"best checkpoint: {ckpt_path or '(none: nothing trained)'}")
+    console.print(f"run directory: {output_dir}")
+
+
+def _finish_wandb(trainer: L.Trainer) -> None:
+    """Close the W&B run so that the next job of a multirun starts its own."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    if any(isinstance(lg, WandbLogger) for lg in trainer.loggers):
+        import wandb
+
+        wandb.finish()

@@ -1,0 +1,5 @@
+"""Losses: `(sr, hr) -> scalar` modules."""
+
+from srlab.losses.pixel import CharbonnierLoss
+
+__all__ = ["CharbonnierLoss"]

@@ -1,0 +1,133 @@
+"""`SRSystem`: supervised training of any network that follows the model contract."""
+
+from collections.abc import Callable
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torchmetrics import MaxMetric
+
+from srlab.metrics import SRQuality
+from srlab.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+
+
+class SRSystem(L.LightningModule):
+    """Trains `net` on (LR, HR) batches of RGB images in [0, 1] and scores it with the paper protocol.
+
+    The net's contract decides what it is fed: the Y channel or RGB (`net.in_channels`), LR or
+    bicubic-upscaled input (`net.pre_upsampled`). A Y net's output is merged with bicubic CbCr
+    whenever a colour image is produced.
+
+    Args:
+        net: the network.
+        loss: `(sr, hr) -> scalar`, in the net's colour space.
+        optimizer: called with the net, returns its optimizer (see `srlab.systems.optim`).
+        scheduler: called with the optimizer; stepped every training step.
+        compile: compile the net with `torch.compile`.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: nn.Module,
+        optimizer: Callable[[nn.Module], Optimizer],
+        scheduler: Callable[[Optimizer], LRScheduler] | None = None,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        self.net, self.loss = net, loss
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.compile_net = compile
+        self.scale: int = net.scale
+        self.y_only = net.in_channels == 1
+        self.psnr_best = MaxMetric()
+        self.psnr_best.persistent(True)  # kept in checkpoints, so a resumed run remembers its best
+        self.val_names: list[str] = ["val"]
+
+    # --- the model contract -------------------------------------------------------------------
+    def net_input(self, lr: Tensor) -> Tensor:
+        """RGB LR (B, 3, h, w) -> what the net consumes: Y or RGB, at LR or HR size."""
+        x = imresize(lr, self.scale) if self.net.pre_upsampled else lr
+        return rgb_to_y(x) if self.y_only else x
+
+    def target(self, hr: Tensor) -> Tensor:
+        """RGB HR -> the net's colour space."""
+        return rgb_to_y(hr) if self.y_only else hr
+
+    def to_rgb(self, sr: Tensor, bicubic: Tensor) -> Tensor:
+        """The net's output as an RGB image; a Y output takes CbCr from the bicubic image."""
+        if not self.y_only:
+            return sr.clamp(0, 1)
+        ycbcr = rgb_to_ycbcr(bicubic)
+        return ycbcr_to_rgb(torch.cat([sr.to(ycbcr.dtype), ycbcr[:, 1:]], dim=1)).clamp(0, 1)
+
+    def forward(self, lr: Tensor) -> Tensor:
+        """RGB LR -> the net's output (Y or RGB) at HR size."""
+        return self.net(self.net_input(lr))
+
+    # --- training -------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        if self.compile_net:
+            self.net.compile()
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        names = getattr(datamodule, "test_names" if stage == "test" else "val_names", None)
+        self.val_names = list(names) if names else ["val"]
+        # One metric per evaluation set, for the net and for the bicubic baseline.
+        self.quality = nn.ModuleDict({n: SRQuality(self.scale) for n in self.val_names})
+        self.quality_bicubic = nn.ModuleDict({n: SRQuality(self.scale) for n in self.val_names})
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        sr = self(batch["lr"])
+        loss = self.loss(sr, self.target(batch["hr"]))
+        self.log("train/loss", loss, prog_bar=True, batch_size=sr.shape[0])
+        return loss
+
+    def configure_optimizers(self) -> Optimizer | dict:
+        optimizer = self.optimizer_factory(self.net)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # --- evaluation -----------------------------------------------------------------------------
+    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        lr, hr, grey = batch["lr"], batch["hr"], batch["grey"]
+        bicubic = imresize(lr, self.scale).clamp(0, 1)
+        sr = self(lr).float()
+        sr_rgb = self.to_rgb(sr, bicubic)
+        # A Y net is scored on its own Y output, as the papers do; grey images on their grey channel.
+        scored = sr if self.y_only and not bool(grey.any()) else sr_rgb
+        name = self.val_names[dataloader_idx]
+        self.quality[name].update(scored, hr, grey)
+        self.quality_bicubic[name].update(bicubic, hr, grey)
+        return {"sr": sr_rgb, "bicubic": bicubic}
+
+    def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        return self.validation_step(batch, batch_idx, dataloader_idx)
+
+    def _log_quality(self, split: str) -> None:
+        several = len(self.val_names) > 1
+        for i, name in enumerate(self.val_names):
+            values = {k: v for k, v in self.quality[name].compute().items()}
+            values |= {f"{k}_bicubic": v for k, v in self.quality_bicubic[name].compute().items()}
+            for key, value in values.items():
+                if i == 0:  # the first set is the one monitored
+                    self.log(f"{split}/{key}", value, sync_dist=False)
+                if several:
+                    self.log(f"{split}/{name}/{key}", value, sync_dist=False)
+            self.quality[name].reset()
+            self.quality_bicubic[name].reset()
+
+    def on_validation_epoch_end(self) -> None:
+        psnr = self.quality[self.val_names[0]].compute()["psnr"]
+        self._log_quality("val")
+        if not self.trainer.sanity_checking:
+            self.psnr_best.update(psnr)
+            self.log("val/psnr_best", self.psnr_best.compute(), sync_dist=False)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_quality("test")

@@ -1,0 +1,21 @@
+"""Train a super-resolution model: `python train.py model=fsrcnn data.scale=3` (see README.md)."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("SRLAB_ROOT", str(Path(__file__).resolve().parent))
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from srlab.cli.train import train  # noqa: E402
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    return metrics.get(cfg.get("optimized_metric") or "", None)
+
+
+if __name__ == "__main__":
+    main()
