@@ -19,8 +19,8 @@ class ShardSampler(DistributedSampler):
     A `DistributedSampler`, so Lightning keeps it instead of putting in its padding one.
     """
 
-    def __init__(self, dataset: Dataset) -> None:
-        super().__init__(dataset, shuffle=False, drop_last=False)
+    def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False, drop_last=False)
 
     def __iter__(self):
         return iter(range(self.rank, len(self.dataset), self.num_replicas))

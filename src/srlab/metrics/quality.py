@@ -39,10 +39,16 @@ def psnr(a: Tensor, b: Tensor) -> Tensor:
 
 
 def ssim(a: Tensor, b: Tensor) -> Tensor:
-    """Per-image SSIM of 0..255 planes, Gaussian 11x11 window, sigma 1.5: (B, 1, H, W) x 2 -> (B,)."""
-    return structural_similarity_index_measure(
-        a, b, gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=255.0, reduction="none"
+    """Per-image SSIM of 0..255 planes, Gaussian 11x11 window, sigma 1.5: (B, 1, H, W) x 2 -> (B,).
+
+    Averaged over the valid windows only, as Wang et al.'s `ssim_index.m`: torchmetrics reflects the
+    image by 5 pixels to keep its size, so those 5 pixels are cropped from its SSIM map. Computed in
+    float64: E[x^2] - E[x]^2 on 0..255 values loses too much in float32.
+    """
+    _, ssim_map = structural_similarity_index_measure(
+        a.double(), b.double(), gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=255.0, return_full_image=True
     )
+    return _crop(ssim_map, 5).flatten(1).mean(1)
 
 
 class SRQuality(Metric):
