@@ -8,9 +8,9 @@ averaged over the images of a set.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 from srlab.ops import rgb_to_y
 
@@ -38,17 +38,31 @@ def psnr(a: Tensor, b: Tensor) -> Tensor:
     return 10 * torch.log10(255.0**2 / mse.clamp_min(1e-10))
 
 
-def ssim(a: Tensor, b: Tensor) -> Tensor:
-    """Per-image SSIM of 0..255 planes, Gaussian 11x11 window, sigma 1.5: (B, 1, H, W) x 2 -> (B,).
+def _gaussian(size: int, sigma: float, like: Tensor) -> Tensor:
+    t = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    return g / g.sum()
 
-    Averaged over the valid windows only, as Wang et al.'s `ssim_index.m`: torchmetrics reflects the
-    image by 5 pixels to keep its size, so those 5 pixels are cropped from its SSIM map. Computed in
-    float64: E[x^2] - E[x]^2 on 0..255 values loses too much in float32.
+
+def ssim(a: Tensor, b: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
+    """Per-image SSIM of 0..255 planes (Wang et al. 2004): (B, 1, H, W) x 2 -> (B,).
+
+    Gaussian window (separable, `window` taps, `sigma`), K = (0.01, 0.03), L = 255, averaged over
+    the valid windows only, as `ssim_index.m`. Computed in float64: E[x^2] - E[x]^2 on 0..255
+    values loses too much in float32.
     """
-    _, ssim_map = structural_similarity_index_measure(
-        a.double(), b.double(), gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=255.0, return_full_image=True
-    )
-    return _crop(ssim_map, 5).flatten(1).mean(1)
+    a, b = a.double(), b.double()
+    g = _gaussian(window, sigma, a)
+
+    def blur(x: Tensor) -> Tensor:  # (N, 1, H, W) -> (N, 1, H - window + 1, W - window + 1)
+        return F.conv2d(F.conv2d(x, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+
+    n = a.shape[0]
+    mu_a, mu_b, aa, bb, ab = blur(torch.cat([a, b, a * a, b * b, a * b])).split(n)
+    var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return s.flatten(1).mean(1)
 
 
 class SRQuality(Metric):
