@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from srlab.data.datasets import EvalImages, TrainPatches
+from srlab.data.datasets import EvalImages, TrainPatches, seed_worker
 from srlab.data.degradation import degrade
 from srlab.data.images import list_images
 
@@ -38,7 +38,8 @@ class SRDataModule(L.LightningDataModule):
         val: named evaluation sets, `{name: [folders]}`; the first one is monitored.
         test: named test sets; `None` means the validation sets.
         patch_size: LR patch size; HR patches are `patch_size * scale`.
-        steps_per_epoch: training batches per epoch (the images are sampled with replacement).
+        steps_per_epoch: training steps per epoch, whatever the number of processes (images are
+            sampled with replacement).
         blur_sigma, noise_sigma: optional Gaussian blur (pixels) before and noise (grey levels) after
             downscaling.
         prepare: called once before anything is read, to download or write the data set.
@@ -88,7 +89,8 @@ class SRDataModule(L.LightningDataModule):
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and not hasattr(self, "train_set"):
-            length = self.steps_per_epoch * self.batch_size
+            processes = self.trainer.world_size if self.trainer is not None else 1
+            length = self.steps_per_epoch * self.batch_size * processes  # shared out by DDP's sampler
             self.train_set = TrainPatches(
                 list_images(self.train_dirs), self.scale, self.patch_size, length, self.cache, self.augment
             )
@@ -103,7 +105,9 @@ class SRDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True)
+        return self._loader(
+            self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True, worker_init_fn=seed_worker
+        )
 
     def _eval_loaders(self, sets: dict[str, list[str]]) -> list[DataLoader]:
         loaders = []

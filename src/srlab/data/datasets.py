@@ -6,8 +6,9 @@ from pathlib import Path
 import albumentations as A
 import numpy as np
 import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from rich.progress import track
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from srlab.data.images import read_image
 
@@ -39,7 +40,8 @@ class TrainPatches(Dataset):
         steps = [A.RandomCrop(self.hr_size, self.hr_size)]
         if augment:
             steps.append(A.D4(p=1.0))  # one of the 8 flips/rotations by 90 degrees
-        self.transform = A.Compose(steps)
+        # albumentations keeps its own generator: seed it from torch (seed_everything), per worker too.
+        self.transform = A.Compose(steps, seed=torch.initial_seed() % 2**32)
 
     def _check_size(self, path: Path, img: np.ndarray) -> None:
         h, w = img.shape[:2]
@@ -57,6 +59,13 @@ class TrainPatches(Dataset):
             img = read_image(self.files[i])[0]
             self._check_size(self.files[i], img)
         return {"hr": _to_tensor(self.transform(image=img)["image"])}
+
+
+def seed_worker(worker_id: int) -> None:
+    """Give each DataLoader worker its own augmentation stream, from torch's per-worker seed."""
+    pl_worker_init_function(worker_id)  # Lightning's numpy/random seeding, which a custom hook replaces
+    info = get_worker_info()
+    info.dataset.transform.set_random_seed(info.seed % 2**32)
 
 
 class EvalImages(Dataset):
