@@ -34,7 +34,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainable = any(p.requires_grad for p in model.parameters())
     if cfg.get("train") and trainable:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-        ckpt_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else None
+        # The best checkpoint; the last one when no validation came before max_steps.
+        ckpt_path = next((cb.best_model_path for cb in trainer.checkpoint_callbacks if cb.best_model_path), None)
     results = trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
     metrics = {k: float(v) for k, v in results[0].items()} if results else {}
     if cfg.get("test"):
