@@ -51,7 +51,7 @@ def report(metrics: dict[str, float], ckpt_path: str | None, output_dir: Path) -
     """Print the checkpoint and its scores beside bicubic; save them as `metrics.json`."""
     with open(output_dir / "metrics.json", "w") as f:
         json.dump({"ckpt_path": ckpt_path, **metrics}, f, indent=2)
-    table = Table(title=f"Validation, {ckpt_path or 'no checkpoint'}")
+    table = Table(title="Validation of the best checkpoint" if ckpt_path else "Validation")
     for column in ("set", "model PSNR (dB)", "model SSIM", "bicubic PSNR (dB)", "bicubic SSIM"):
         table.add_column(column)
     prefixes = sorted({k.rsplit("/", 1)[0] for k in metrics if k.endswith("/psnr")})
