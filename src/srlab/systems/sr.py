@@ -112,7 +112,7 @@ class SRSystem(L.LightningModule):
     def _log_quality(self, split: str) -> None:
         several = len(self.val_names) > 1
         for i, name in enumerate(self.val_names):
-            values = {k: v for k, v in self.quality[name].compute().items()}
+            values = dict(self.quality[name].compute())
             values |= {f"{k}_bicubic": v for k, v in self.quality_bicubic[name].compute().items()}
             for key, value in values.items():
                 if i == 0:  # the first set is the one monitored
