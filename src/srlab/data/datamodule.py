@@ -1,7 +1,6 @@
 """`SRDataModule`: HR image folders in, (LR, HR) batches out, degraded on the device."""
 
 from collections.abc import Callable
-from pathlib import Path
 
 import lightning as L
 import torch

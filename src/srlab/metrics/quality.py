@@ -8,11 +8,10 @@ averaged over the images of a set.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
 
-from srlab.ops import rgb_to_y
+from srlab.ops import gaussian_filter, rgb_to_y
 
 
 def eval_plane(img: Tensor, grey: Tensor) -> Tensor:
@@ -38,12 +37,6 @@ def psnr(a: Tensor, b: Tensor) -> Tensor:
     return 10 * torch.log10(255.0**2 / mse.clamp_min(1e-10))
 
 
-def _gaussian(size: int, sigma: float, like: Tensor) -> Tensor:
-    t = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
-    g = torch.exp(-(t**2) / (2 * sigma**2))
-    return g / g.sum()
-
-
 def ssim(a: Tensor, b: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
     """Per-image SSIM of 0..255 planes (Wang et al. 2004): (B, 1, H, W) x 2 -> (B,).
 
@@ -52,13 +45,8 @@ def ssim(a: Tensor, b: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
     values loses too much in float32.
     """
     a, b = a.double(), b.double()
-    g = _gaussian(window, sigma, a)
-
-    def blur(x: Tensor) -> Tensor:  # (N, 1, H, W) -> (N, 1, H - window + 1, W - window + 1)
-        return F.conv2d(F.conv2d(x, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
-
-    n = a.shape[0]
-    mu_a, mu_b, aa, bb, ab = blur(torch.cat([a, b, a * a, b * b, a * b])).split(n)
+    stats = gaussian_filter(torch.cat([a, b, a * a, b * b, a * b]), window, sigma)
+    mu_a, mu_b, aa, bb, ab = stats.split(a.shape[0])
     var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
