@@ -1,17 +1,116 @@
 """Building blocks shared across the model zoo."""
 
+import math
+from collections.abc import Callable
+
+import torch
 from torch import Tensor, nn
+
+
+def conv(in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool = True, groups: int = 1) -> nn.Conv2d:
+    """A 'same'-padded convolution (odd `kernel_size`)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias, groups=groups)
 
 
 class SubPixelConv(nn.Sequential):
     """Convolution to `out_channels * scale**2` maps, then pixel shuffle (Shi et al. 2016)."""
 
     def __init__(self, in_channels: int, out_channels: int, scale: int, kernel_size: int = 3) -> None:
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels * scale**2, kernel_size, padding=kernel_size // 2),
-            nn.PixelShuffle(scale),
-        )
+        super().__init__(conv(in_channels, out_channels * scale**2, kernel_size), nn.PixelShuffle(scale))
 
     def forward(self, x: Tensor) -> Tensor:
         # (B, C, H, W) -> (B, out_channels, sH, sW)
         return super().forward(x)
+
+
+class Upsampler(nn.Sequential):
+    """EDSR-style upsampling of `num_features` maps: x2 steps for powers of two, one x3 step for 3.
+
+    Each step is a 3x3 convolution to `r**2 * num_features` maps and a pixel shuffle by r, followed by
+    `act()` when given (SRResNet uses PReLU).
+    """
+
+    def __init__(self, num_features: int, scale: int, act: Callable[[], nn.Module] | None = None) -> None:
+        if scale == 3:
+            factors = [3]
+        elif scale >= 2 and scale & (scale - 1) == 0:
+            factors = [2] * int(math.log2(scale))
+        else:
+            raise ValueError(f"Upsampler supports scale 3 or a power of 2, got {scale}")
+        layers: list[nn.Module] = []
+        for r in factors:
+            layers += [SubPixelConv(num_features, num_features, r)]
+            if act is not None:
+                layers.append(act())
+        super().__init__(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # (B, F, H, W) -> (B, F, sH, sW)
+        return super().forward(x)
+
+
+class ResidualBlock(nn.Module):
+    """conv-act-conv with an identity skip: x + res_scale * body(x).
+
+    EDSR: ReLU, no batch norm, `res_scale` 0.1 in the full model. SRResNet: batch norm after each
+    convolution and PReLU.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        kernel_size: int = 3,
+        res_scale: float = 1.0,
+        batch_norm: bool = False,
+        act: Callable[[], nn.Module] = lambda: nn.ReLU(inplace=True),
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [conv(num_features, num_features, kernel_size)]
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(num_features))
+        layers.append(act())
+        layers.append(conv(num_features, num_features, kernel_size))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(num_features))
+        self.body = nn.Sequential(*layers)
+        self.res_scale = res_scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        # (B, F, H, W) -> (B, F, H, W)
+        return x + self.res_scale * self.body(x)
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation channel attention (RCAN): global average pool, 1x1 down by `reduction`,
+    ReLU, 1x1 up, sigmoid, and rescale the input's channels."""
+
+    def __init__(self, num_features: int, reduction: int = 16) -> None:
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(num_features, num_features // reduction, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(num_features // reduction, num_features, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        # (B, F, H, W) -> (B, F, H, W)
+        return x * self.gate(x)
+
+
+class MeanShift(nn.Module):
+    """Subtract (or with `sign=+1` add back) a fixed RGB mean, scaled by `rgb_range`.
+
+    The mean is a buffer, not a parameter: EDSR, RCAN and CARN normalise by the DIV2K mean this way.
+    """
+
+    DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
+
+    def __init__(self, sign: int = -1, mean: tuple[float, float, float] = DIV2K_MEAN, rgb_range: float = 1.0) -> None:
+        super().__init__()
+        self.register_buffer("shift", sign * rgb_range * torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        # (B, 3, H, W) -> (B, 3, H, W)
+        return x + self.shift.to(x.dtype)

@@ -3,14 +3,14 @@
 from collections.abc import Callable
 
 import lightning as L
-import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric
 
 from srlab.metrics import SRQuality
-from srlab.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+from srlab.models.contract import net_input, to_rgb
+from srlab.ops import imresize, rgb_to_y
 
 
 class SRSystem(L.LightningModule):
@@ -45,12 +45,12 @@ class SRSystem(L.LightningModule):
         self.psnr_best = MaxMetric()
         self.psnr_best.persistent(True)  # kept in checkpoints, so a resumed run remembers its best
         self.val_names: list[str] = ["val"]
+        self.net_config: dict | None = None  # the net's config, saved in checkpoints for eval.py and upscale.py
 
     # --- the model contract -------------------------------------------------------------------
     def net_input(self, lr: Tensor) -> Tensor:
         """RGB LR (B, 3, h, w) -> what the net consumes: Y or RGB, at LR or HR size."""
-        x = imresize(lr, self.scale) if self.net.pre_upsampled else lr
-        return rgb_to_y(x) if self.y_only else x
+        return net_input(self.net, lr)
 
     def target(self, hr: Tensor) -> Tensor:
         """RGB HR -> the net's colour space."""
@@ -58,10 +58,7 @@ class SRSystem(L.LightningModule):
 
     def to_rgb(self, sr: Tensor, bicubic: Tensor) -> Tensor:
         """The net's output as an RGB image; a Y output takes CbCr from the bicubic image."""
-        if not self.y_only:
-            return sr.clamp(0, 1)
-        ycbcr = rgb_to_ycbcr(bicubic)
-        return ycbcr_to_rgb(torch.cat([sr.to(ycbcr.dtype), ycbcr[:, 1:]], dim=1)).clamp(0, 1)
+        return to_rgb(self.net, sr, bicubic)
 
     def forward(self, lr: Tensor) -> Tensor:
         """RGB LR -> the net's output (Y or RGB) at HR size."""
@@ -92,6 +89,10 @@ class SRSystem(L.LightningModule):
             return optimizer
         scheduler = self.scheduler_factory(optimizer)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self.net_config is not None:
+            checkpoint["net_config"] = self.net_config
 
     # --- evaluation -----------------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:

@@ -1,0 +1,30 @@
+"""How a network that follows the model contract is fed and how its output becomes an RGB image.
+
+Used by training (`SRSystem`) and inference (`upscale.py`, `eval.py`) alike.
+"""
+
+import torch
+from torch import Tensor, nn
+
+from srlab.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+
+
+def net_input(net: nn.Module, lr: Tensor, scale: int | None = None) -> Tensor:
+    """RGB LR (B, 3, h, w) -> what `net` consumes: Y or RGB, at LR or (bicubic-upscaled) HR size."""
+    x = imresize(lr, scale or net.scale) if net.pre_upsampled else lr
+    return rgb_to_y(x) if net.in_channels == 1 else x
+
+
+def to_rgb(net: nn.Module, out: Tensor, bicubic: Tensor) -> Tensor:
+    """The net's output as an RGB image in [0, 1]; a Y output takes CbCr from the bicubic image."""
+    if net.out_channels == 3:
+        return out.clamp(0, 1)
+    ycbcr = rgb_to_ycbcr(bicubic)
+    return ycbcr_to_rgb(torch.cat([out.to(ycbcr.dtype), ycbcr[:, 1:]], dim=1)).clamp(0, 1)
+
+
+def super_resolve(net: nn.Module, lr: Tensor) -> Tensor:
+    """RGB LR (B, 3, h, w) in [0, 1] -> RGB SR (B, 3, sh, sw) in [0, 1]."""
+    out = net(net_input(net, lr)).float()
+    bicubic = imresize(lr, net.scale) if net.out_channels == 1 else out
+    return to_rgb(net, out, bicubic)
