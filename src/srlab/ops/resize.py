@@ -1,8 +1,11 @@
 """MATLAB-compatible bicubic `imresize` for batched tensors, on any device.
 
 MATLAB's `imresize(img, s, 'bicubic')` uses Keys' cubic kernel (a = -0.5), widens the kernel by
-1/s when shrinking (antialiasing), mirrors indices at the borders, and resizes one dimension at a
-time, rows (height) first. Each pass is a matrix product with a precomputed weight matrix.
+1/s when shrinking (antialiasing), repeats the edge pixels beyond the borders, and resizes one
+dimension at a time, rows (height) first; a uint8 image is rounded to uint8 (half away from zero)
+after each pass. Each pass here is a matrix product with a precomputed weight matrix.
+
+Checked against LR images that MATLAB made from Set5 (x2, x3, x4): every pixel equal.
 """
 
 import math
@@ -33,16 +36,17 @@ def resize_weights(in_len: int, out_len: int, scale: float, antialias: bool) -> 
     dist = u[:, None] - idx
     w = scale * _cubic(scale * dist) if shrink else _cubic(dist)
     w = w / w.sum(dim=1, keepdim=True)
-    # Symmetric padding: index sequence 1..n, n..1 repeated, as MATLAB does.
-    mirror = torch.cat([torch.arange(in_len), torch.arange(in_len - 1, -1, -1)])
-    src = mirror[(idx.long() - 1) % (2 * in_len)]
+    # Taps outside the image read the edge pixel (MATLAB's symmetric mirroring of indices matches
+    # fewer border pixels of MATLAB's own output than this does).
+    src = (idx.long() - 1).clamp(0, in_len - 1)
     weights = torch.zeros(out_len, in_len, dtype=torch.float64)
     weights.scatter_add_(1, src, w)
     return weights
 
 
-def _to_uint8_levels(x: Tensor) -> Tensor:
-    return x.mul(255).round().clamp(0, 255).div(255)
+def _round_uint8(x: Tensor) -> Tensor:
+    # MATLAB rounds half away from zero (torch.round rounds half to even); clamping first keeps x >= 0.
+    return x.clamp(0, 255).add(0.5).floor()
 
 
 def imresize(x: Tensor, scale: float, antialias: bool = True, uint8: bool = False) -> Tensor:
@@ -50,19 +54,21 @@ def imresize(x: Tensor, scale: float, antialias: bool = True, uint8: bool = Fals
 
     The output size is ceil(scale * size), as in MATLAB. Computed in float32 at least, also under
     autocast, and returned in the input's floating dtype. With `uint8=True`, `x` holds 8-bit values
-    scaled to [0, 1] and, as MATLAB does for uint8 images, the result of each pass is rounded to 8 bits.
+    scaled to [0, 1] and, as MATLAB does for uint8 images, the result of each pass is rounded to 8 bits;
+    that path computes on grey levels in float64, so that ties round exactly as MATLAB's do.
     """
     if scale <= 0:
         raise ValueError(f"imresize: scale must be positive, got {scale}")
-    dtype = x.dtype if x.dtype == torch.float64 else torch.float32
+    dtype = torch.float64 if uint8 or x.dtype == torch.float64 else torch.float32
     h, w = x.shape[-2:]
     out_h, out_w = math.ceil(h * scale), math.ceil(w * scale)
     wh = resize_weights(h, out_h, float(scale), antialias).to(x.device, dtype)
     ww = resize_weights(w, out_w, float(scale), antialias).to(x.device, dtype)
     with torch.autocast(device_type=x.device.type, enabled=False):
+        y = x.to(dtype).mul(255).round() if uint8 else x.to(dtype)
         # (B, C, H, W) -> (B, C, sH, W) -> (B, C, sH, sW)
-        y = torch.einsum("oh,bchw->bcow", wh, x.to(dtype))
-        y = _to_uint8_levels(y) if uint8 else y
+        y = torch.einsum("oh,bchw->bcow", wh, y)
+        y = _round_uint8(y) if uint8 else y
         y = torch.einsum("pw,bchw->bchp", ww, y)
-        y = _to_uint8_levels(y) if uint8 else y
+        y = _round_uint8(y).div(255) if uint8 else y
     return y.to(x.dtype) if x.is_floating_point() else y
