@@ -105,3 +105,58 @@ def test_sample_photos_split(tmp_path):
     SamplePhotos(tmp_path)()  # already there: nothing rewritten
     assert val[0].stat().st_mtime_ns == stamp
     assert read_image(val[0])[0].ndim == 3
+
+
+def write_pairs(root, scale: int, sizes: list[tuple[int, int]]):
+    """HR photos and their LR images made by our MATLAB bicubic, as DIV2K ships them (`0001x2.png`)."""
+    hr_dir, lr_dir = root / "hr", root / "lr"
+    lr_dir.mkdir(parents=True)
+    write_images(hr_dir, photo_crops(sizes, seed=3))
+    for f in list_images([hr_dir]):
+        hr = torch.from_numpy(read_image(f)[0].copy()).permute(2, 0, 1)[None].float() / 255
+        lr = (imresize(hr, 1 / scale, uint8=True)[0] * 255).round().byte().permute(1, 2, 0).numpy()
+        Image.fromarray(lr).save(lr_dir / f"{f.stem}x{scale}.png")
+    return hr_dir, lr_dir
+
+
+def test_paired_folders_align_patches_and_check_sizes(tmp_path):
+    hr_dir, lr_dir = write_pairs(tmp_path, 2, [(41, 50), (48, 48)])  # 41 rows: LR has ceil(41 / 2) = 21
+    paired = {"hr": [str(hr_dir)], "lr": [str(lr_dir)]}
+    dm = SRDataModule(scale=2, train=paired, val={"p": paired}, patch_size=6, batch_size=4, num_workers=0)
+    dm.setup("fit")
+    batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    assert batch["lr"].shape == (4, 3, 6, 6) and batch["hr"].shape == (4, 3, 12, 12)
+    # Each LR patch is the bicubic image of its HR patch (up to the borders of the window).
+    inner = (imresize(batch["hr"], 1 / 2, uint8=True) - batch["lr"])[..., 2:-2, 2:-2]
+    assert inner.abs().max() <= 2 / 255
+    item = dm.val_dataloader()[0].dataset[0]
+    assert item["hr"].shape == (3, 40, 50) and item["lr"].shape == (3, 20, 25)
+    # The wrong scale, a missing LR file, a bad layout: errors name what is wrong.
+    with pytest.raises(ValueError, match=r"img00x2.png is 25x21 .* must be 17x14"):
+        EvalImages(list_images([hr_dir]), 3, list_images([lr_dir]))[0]
+    (lr_dir / "img01x2.png").unlink()
+    with pytest.raises(ValueError, match="2 HR images .* but 1 LR images"):
+        SRDataModule(scale=2, train=paired, val={"p": paired}, num_workers=0).val_dataloader()
+    with pytest.raises(ValueError, match="keys"):
+        SRDataModule(scale=2, train={"hr": [str(hr_dir)]}, val={"p": paired}, num_workers=0).setup("fit")
+
+
+def test_multi_scale_batches(tiny_data):
+    class Trainer:  # what on_after_batch_transfer reads from Lightning's trainer
+        training, global_step, world_size = True, 0, 1
+
+    dm = SRDataModule(scale=3, train=[str(tiny_data["train"])], val={"t": [str(tiny_data["val"])]},
+                      patch_size=8, batch_size=2, num_workers=0, train_scales=[2, 3, 4])
+    dm.trainer = Trainer()
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    seen = set()
+    for step in range(30):
+        dm.trainer.global_step = step
+        out = dm.on_after_batch_transfer(batch, 0)
+        assert out["hr"].shape[-1] == 24 and out["lr"].shape[-1] == 24 // out["scale"]
+        assert dm.on_after_batch_transfer(batch, 0)["scale"] == out["scale"]  # a function of the step
+        seen.add(out["scale"])
+    assert seen == {2, 3, 4}
+    with pytest.raises(ValueError, match="not a multiple of scale 4"):
+        SRDataModule(scale=3, train=[], val={"t": []}, patch_size=6, train_scales=[2, 4])

@@ -1,6 +1,8 @@
 """`SRDataModule`: HR image folders in, (LR, HR) batches out, degraded on the device."""
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -28,15 +30,38 @@ class ShardSampler(DistributedSampler):
         return len(range(self.rank, len(self.dataset), self.num_replicas))
 
 
+Folders = list[str] | dict[str, list[str]]
+
+
+def resolve_folders(folders: Folders, what: str) -> tuple[list[Path], list[Path] | None]:
+    """HR image files, and LR image files when `folders` is paired: `{hr: [...], lr: [...]}`.
+
+    LR files pair with HR files in sorted order (DIV2K: `0001.png` with `0001x2.png`).
+    """
+    if not isinstance(folders, Mapping):
+        return list_images(folders), None
+    if set(folders) != {"hr", "lr"}:
+        raise ValueError(f"{what}: a paired set is {{hr: [folders], lr: [folders]}}, got keys {sorted(folders)}")
+    hr, lr = list_images(folders["hr"]), list_images(folders["lr"])
+    if len(hr) != len(lr):
+        raise ValueError(
+            f"{what}: {len(hr)} HR images in {list(folders['hr'])} but {len(lr)} LR images in {list(folders['lr'])}"
+        )
+    return hr, lr
+
+
 class SRDataModule(L.LightningDataModule):
-    """Training patches and whole evaluation images from folders of HR images.
+    """Training patches and whole evaluation images from folders of HR images, or of LR/HR pairs.
 
     Args:
-        scale: upscaling factor; LR images are made from HR with MATLAB-compatible bicubic.
-        train: folders (or files) of training images.
-        val: named evaluation sets, `{name: [folders]}`; the first one is monitored.
+        scale: upscaling factor; LR images are made from HR with MATLAB-compatible bicubic, unless a
+            set is paired, `{hr: [folders], lr: [folders]}`, as DIV2K with its official LR images.
+        train: folders (or files) of training images, or a paired set.
+        val: named evaluation sets, `{name: folders or paired set}`; the first one is monitored.
         test: named test sets; `None` means the validation sets.
         patch_size: LR patch size; HR patches are `patch_size * scale`.
+        train_scales: multi-scale training (VDSR, MDSR): each batch is degraded by one of these
+            scales, the same on every process; HR patches must be a multiple of each.
         steps_per_epoch: training steps per epoch, whatever the number of processes (images are
             sampled with replacement).
         blur_sigma, noise_sigma: optional Gaussian blur (pixels) before and noise (grey levels) after
@@ -47,10 +72,11 @@ class SRDataModule(L.LightningDataModule):
     def __init__(
         self,
         scale: int,
-        train: list[str],
-        val: dict[str, list[str]],
-        test: dict[str, list[str]] | None = None,
+        train: Folders,
+        val: dict[str, Folders],
+        test: dict[str, Folders] | None = None,
         patch_size: int = 32,
+        train_scales: list[int] | None = None,
         batch_size: int = 16,
         steps_per_epoch: int = 100,
         num_workers: int = 2,
@@ -66,9 +92,14 @@ class SRDataModule(L.LightningDataModule):
             raise ValueError(f"data.scale must be a positive integer, got {scale!r}")
         if not val:
             raise ValueError("data.val must name at least one evaluation set")
+        self.train_scales = list(train_scales or [])
+        for s in self.train_scales:
+            if (patch_size * scale) % s:
+                raise ValueError(
+                    f"data.train_scales: the HR patch ({patch_size} * {scale} pixels) is not a multiple of scale {s}"
+                )
         self.scale = scale
-        self.train_dirs, self.val_sets = list(train), {k: list(v) for k, v in val.items()}
-        self.test_sets = {k: list(v) for k, v in (test or val).items()}
+        self.train_dirs, self.val_sets, self.test_sets = train, dict(val), dict(test or val)
         self.patch_size, self.batch_size, self.steps_per_epoch = patch_size, batch_size, steps_per_epoch
         self.num_workers, self.cache, self.augment, self.pin_memory = num_workers, cache, augment, pin_memory
         self.blur_sigma, self.noise_sigma = blur_sigma, noise_sigma
@@ -90,9 +121,10 @@ class SRDataModule(L.LightningDataModule):
         if stage == "fit" and not hasattr(self, "train_set"):
             processes = self.trainer.world_size if self.trainer is not None else 1
             length = self.steps_per_epoch * self.batch_size * processes  # shared out by DDP's sampler
-            self.train_set = TrainPatches(
-                list_images(self.train_dirs), self.scale, self.patch_size, length, self.cache, self.augment
-            )
+            hr, lr = resolve_folders(self.train_dirs, "data.train")
+            if lr and self.train_scales:
+                raise ValueError("data.train_scales needs HR-only training data: paired LR images have one scale")
+            self.train_set = TrainPatches(hr, self.scale, self.patch_size, length, self.cache, self.augment, lr)
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
         return DataLoader(
@@ -108,10 +140,11 @@ class SRDataModule(L.LightningDataModule):
             self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True, worker_init_fn=seed_worker
         )
 
-    def _eval_loaders(self, sets: dict[str, list[str]]) -> list[DataLoader]:
+    def _eval_loaders(self, sets: dict[str, Folders]) -> list[DataLoader]:
         loaders = []
-        for folders in sets.values():
-            dataset = EvalImages(list_images(folders), self.scale)
+        for name, folders in sets.items():
+            hr, lr = resolve_folders(folders, f"evaluation set {name}")
+            dataset = EvalImages(hr, self.scale, lr)
             sampler = ShardSampler(dataset) if dist.is_available() and dist.is_initialized() else None
             loaders.append(self._loader(dataset, batch_size=1, sampler=sampler))
         return loaders
@@ -124,9 +157,15 @@ class SRDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         hr = batch["hr"].float().div_(255)  # (B, 3, H, W) uint8 -> float in [0, 1]
+        if "lr" in batch:  # paired data
+            return {**batch, "hr": hr, "lr": batch["lr"].float().div_(255)}
         training = self.trainer is not None and self.trainer.training
+        scale, extra = self.scale, {}
+        if training and self.train_scales:  # drawn from the seed and step: every process draws the same
+            step = self.trainer.global_step
+            scale = extra["scale"] = random.Random(torch.initial_seed() * 1_000_003 + step).choice(self.train_scales)
         generator = None
         if self.noise_sigma > 0 and not training:  # the same noise at every evaluation
             generator = torch.Generator(device=hr.device).manual_seed(0)
-        lr = degrade(hr, self.scale, self.blur_sigma, self.noise_sigma, generator)
-        return {**batch, "hr": hr, "lr": lr}
+        lr = degrade(hr, scale, self.blur_sigma, self.noise_sigma, generator)
+        return {**batch, "hr": hr, "lr": lr, **extra}

@@ -26,6 +26,8 @@ class SRSystem(L.LightningModule):
         optimizer: called with the net, returns its optimizer (see `srlab.systems.optim`).
         scheduler: called with the optimizer; stepped every training step.
         compile: compile the net with `torch.compile`.
+        adjustable_clip: VDSR's adjustable gradient clipping: each gradient is clipped to
+            [-theta / lr, theta / lr] with theta this value and lr the current learning rate.
     """
 
     def __init__(
@@ -35,11 +37,13 @@ class SRSystem(L.LightningModule):
         optimizer: Callable[[nn.Module], Optimizer],
         scheduler: Callable[[Optimizer], LRScheduler] | None = None,
         compile: bool = False,
+        adjustable_clip: float | None = None,
     ) -> None:
         super().__init__()
         self.net, self.loss = net, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.compile_net = compile
+        self.adjustable_clip = adjustable_clip
         self.scale: int = net.scale
         self.y_only = net.in_channels == 1
         self.psnr_best = MaxMetric()
@@ -50,7 +54,7 @@ class SRSystem(L.LightningModule):
     # --- the model contract -------------------------------------------------------------------
     def net_input(self, lr: Tensor) -> Tensor:
         """RGB LR (B, 3, h, w) -> what the net consumes: Y or RGB, at LR or HR size."""
-        return net_input(self.net, lr)
+        return net_input(self.net, lr, self.net.scale)
 
     def target(self, hr: Tensor) -> Tensor:
         """RGB HR -> the net's colour space."""
@@ -78,10 +82,23 @@ class SRSystem(L.LightningModule):
         self.quality_bicubic = nn.ModuleDict({n: SRQuality(self.scale) for n in self.val_names})
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        sr = self(batch["lr"])
+        # Multi-scale training: the data module picks this batch's scale (see `train_scales`).
+        self.net.scale = int(batch.get("scale", self.scale))
+        sr = self(batch["lr"])  # a list [intermediate..., final] for multi-output nets
         loss = self.loss(sr, self.target(batch["hr"]))
-        self.log("train/loss", loss, prog_bar=True, batch_size=sr.shape[0])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["hr"].shape[0])
         return loss
+
+    def on_train_batch_end(self, outputs, batch: dict, batch_idx: int) -> None:
+        self.net.scale = self.scale
+
+    def configure_gradient_clipping(
+        self, optimizer: Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm: str | None = None
+    ) -> None:
+        if self.adjustable_clip is not None:
+            gradient_clip_val = self.adjustable_clip / optimizer.param_groups[0]["lr"]
+            gradient_clip_algorithm = "value"
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def configure_optimizers(self) -> Optimizer | dict:
         optimizer = self.optimizer_factory(self.net)
