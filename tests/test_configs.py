@@ -7,7 +7,7 @@ import lightning as L
 import pytest
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
@@ -37,7 +37,7 @@ def option_overrides(group: str, option: str, tiny_data: dict[str, Path], out: P
     """The tiny run's overrides with `group=option` and what it needs.
 
     A data option keeps its own folders: the tiny ones fill only those it leaves mandatory (`???`).
-    A trainer option keeps its own accelerator.
+    A model option runs at a scale it supports; a trainer option keeps its own accelerator.
     """
     overrides = tiny_overrides(tiny_data, out)
     if group == "data":
@@ -45,6 +45,11 @@ def option_overrides(group: str, option: str, tiny_data: dict[str, Path], out: P
         overrides = [o for o in overrides if o.split("=", 1)[0] not in {"data", *folders}]
         missing = OmegaConf.missing_keys(compose_train([*overrides, f"data={option}"], out / "run").data)
         overrides += [folders[key] for key in sorted(missing)]
+    elif group == "model":  # at a scale the net supports (SRResNet: 2 and 4)
+        cfg = compose_train([*overrides, f"model={option}"], out / "run")
+        scales = get_class(cfg.model.net._target_).scales
+        if scales and cfg.data.scale not in scales:
+            overrides.append(f"data.scale={scales[0]}")
     elif group == "trainer":
         overrides = [o for o in overrides if not o.startswith("trainer.accelerator=")]
     return [*overrides, f"{group}={option}", *NEEDS.get((group, option), [])]

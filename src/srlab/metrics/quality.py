@@ -53,6 +53,12 @@ def ssim(a: Tensor, b: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
     return s.flatten(1).mean(1)
 
 
+def image_quality(sr: Tensor, hr: Tensor, grey: Tensor, border: int) -> tuple[Tensor, Tensor]:
+    """Per-image PSNR and SSIM with the paper protocol: (B, C, H, W) x 2 -> (B,), (B,)."""
+    a, b = _crop(eval_plane(sr, grey), border), _crop(eval_plane(hr, grey), border)
+    return psnr(a, b), ssim(a, b)
+
+
 class SRQuality(Metric):
     """Mean per-image PSNR and SSIM over a set of images; `compute()` gives {"psnr", "ssim"}.
 
@@ -70,11 +76,10 @@ class SRQuality(Metric):
         self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, sr: Tensor, hr: Tensor, grey: Tensor) -> None:
-        a = _crop(eval_plane(sr, grey), self.border)
-        b = _crop(eval_plane(hr, grey), self.border)
-        self.psnr_sum += psnr(a, b).sum()
-        self.ssim_sum += ssim(a, b).sum()
-        self.count += a.shape[0]
+        p, s = image_quality(sr, hr, grey, self.border)
+        self.psnr_sum += p.sum()
+        self.ssim_sum += s.sum()
+        self.count += p.shape[0]
 
     def compute(self) -> dict[str, Tensor]:
         n = self.count.clamp_min(1)

@@ -3,6 +3,8 @@
 Used by training (`SRSystem`) and inference (`upscale.py`, `eval.py`) alike.
 """
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -21,6 +23,22 @@ def to_rgb(net: nn.Module, out: Tensor, bicubic: Tensor) -> Tensor:
         return out.clamp(0, 1)
     ycbcr = rgb_to_ycbcr(bicubic)
     return ycbcr_to_rgb(torch.cat([out.to(ycbcr.dtype), ycbcr[:, 1:]], dim=1)).clamp(0, 1)
+
+
+def predict(
+    net: nn.Module, lr: Tensor, grey: Tensor, forward: Callable[[Tensor], Tensor] | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Run `net` (or `forward`, e.g. a self-ensemble of it) on RGB LR for scoring.
+
+    Returns the output that is scored, the RGB output and the bicubic image (the baseline). A Y net is
+    scored on its own Y output, as the papers do; grey images (`grey`, (B,) bool) on the grey channel
+    of the RGB output.
+    """
+    bicubic = imresize(lr, net.scale).clamp(0, 1)
+    out = (forward or net)(net_input(net, lr)).float()
+    rgb = to_rgb(net, out, bicubic)
+    scored = out if net.out_channels == 1 and not bool(grey.any()) else rgb
+    return scored, rgb, bicubic
 
 
 def super_resolve(net: nn.Module, lr: Tensor) -> Tensor:

@@ -9,8 +9,8 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric
 
 from srlab.metrics import SRQuality
-from srlab.models.contract import net_input, to_rgb
-from srlab.ops import imresize, rgb_to_y
+from srlab.models.contract import net_input, predict, to_rgb
+from srlab.ops import rgb_to_y
 
 
 class SRSystem(L.LightningModule):
@@ -114,11 +114,7 @@ class SRSystem(L.LightningModule):
     # --- evaluation -----------------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         lr, hr, grey = batch["lr"], batch["hr"], batch["grey"]
-        bicubic = imresize(lr, self.scale).clamp(0, 1)
-        sr = self(lr).float()
-        sr_rgb = self.to_rgb(sr, bicubic)
-        # A Y net is scored on its own Y output, as the papers do; grey images on their grey channel.
-        scored = sr if self.y_only and not bool(grey.any()) else sr_rgb
+        scored, sr_rgb, bicubic = predict(self.net, lr, grey)
         name = self.val_names[dataloader_idx]
         self.quality[name].update(scored, hr, grey)
         self.quality_bicubic[name].update(bicubic, hr, grey)

@@ -1,0 +1,104 @@
+"""`python -m srlab.cli.zoo` (or `srlab-models`): every model of `conf/model/` with its supported
+scales, input, parameters and FLOPs per output megapixel.
+
+    srlab-models                 # a table in the terminal
+    srlab-models --markdown      # the table of docs/models.md
+
+FLOPs count 2 per multiply-add (PyTorch's `FlopCounterMode`), measured on a 48x48-pixel output tile.
+"""
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import get_class, instantiate
+from omegaconf import OmegaConf
+from rich.console import Console
+from rich.table import Table
+from torch.utils.flop_counter import FlopCounterMode
+
+from srlab.models.contract import net_input
+
+CONF = Path(os.environ.get("SRLAB_ROOT", Path(__file__).resolve().parents[3])) / "conf"
+ANY_SCALE = (2, 3, 4)  # listed for models that take any integer scale
+TILE = 48  # output pixels per side, a multiple of every scale but 8
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    target: str
+    input: str
+    scales: tuple[int, ...]
+    params: dict[int, int]
+    gflops_per_mp: dict[int, float]
+
+
+def describe(name: str, net_cfg) -> ModelInfo:
+    cls = get_class(net_cfg._target_)
+    scales = cls.scales or ANY_SCALE
+    params, gflops = {}, {}
+    for scale in scales:
+        net = instantiate(OmegaConf.merge(net_cfg, {"scale": scale})).eval()
+        params[scale] = sum(p.numel() for p in net.parameters())
+        lr = torch.rand(1, 3, TILE // scale, TILE // scale)
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            out = net(net_input(net, lr))
+        gflops[scale] = counter.get_total_flops() / (out.shape[-2] * out.shape[-1]) * 1e6 / 1e9
+    kind = f"{'Y' if net.in_channels == 1 else 'RGB'}, {'pre-upsampled' if net.pre_upsampled else 'LR'}"
+    return ModelInfo(name, net_cfg._target_, kind, tuple(scales), params, gflops)
+
+
+def zoo() -> list[ModelInfo]:
+    """One entry per `conf/model/*.yaml`."""
+    names = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+    infos = []
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        for name in names:
+            cfg = compose("train", overrides=[f"model={name}", "data=folder", "data.train=[]", "data.val={x:[]}"])
+            infos.append(describe(name, cfg.model.net))
+    return infos
+
+
+def rows(infos: list[ModelInfo]) -> list[list[str]]:
+    """One row per model; a figure per scale where it changes with the scale."""
+    out = []
+    for i in infos:
+        params = list(dict.fromkeys(i.params.values()))
+        out.append([
+            i.name,
+            i.target.rsplit(".", 1)[1],
+            i.input,
+            " ".join(f"x{s}" for s in i.scales),
+            " / ".join(f"{p:,}" for p in params),
+            " / ".join(f"{i.gflops_per_mp[s]:.1f}" for s in i.scales),
+        ])  # fmt: skip
+    return out
+
+
+COLUMNS = ["model=", "class", "input", "scales", "parameters", "GFLOPs per output MP"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args()
+    table_rows = rows(zoo())
+    if args.markdown:
+        print("| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
+        for row in table_rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    table = Table(title="srlab model zoo (conf/model); one figure per scale where it changes")
+    for c in COLUMNS:
+        table.add_column(c, justify="right" if c in COLUMNS[4:] else "left")
+    for row in table_rows:
+        table.add_row(*row)
+    Console(width=160).print(table)
+
+
+if __name__ == "__main__":
+    main()
