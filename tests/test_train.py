@@ -65,7 +65,8 @@ def test_system_multi_output_multi_scale_and_adjustable_clipping(tiny_data):
     dm = SRDataModule(scale=2, train=[str(tiny_data["train"])], val={"t": [str(tiny_data["val"])]},
                       patch_size=8, batch_size=2, steps_per_epoch=12, num_workers=0, train_scales=[2, 4])
     trainer = L.Trainer(max_steps=12, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")
+                        enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu",
+                        gradient_clip_algorithm="norm")  # as conf/trainer/default.yaml: replaced, not in conflict
     trainer.fit(system, datamodule=dm)
     scales_in_training = {s for s, training in net.seen if training}
     assert scales_in_training == {2, 4} and net.scale == 2  # restored after each batch

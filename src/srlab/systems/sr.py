@@ -95,10 +95,12 @@ class SRSystem(L.LightningModule):
     def configure_gradient_clipping(
         self, optimizer: Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm: str | None = None
     ) -> None:
-        if self.adjustable_clip is not None:
-            gradient_clip_val = self.adjustable_clip / optimizer.param_groups[0]["lr"]
-            gradient_clip_algorithm = "value"
-        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+        if self.adjustable_clip is None:
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        # Gradients are unscaled here under mixed precision; the trainer's own clipping is replaced.
+        theta_over_lr = self.adjustable_clip / optimizer.param_groups[0]["lr"]
+        self.trainer.precision_plugin.clip_grad_by_value(optimizer, theta_over_lr)
 
     def configure_optimizers(self) -> Optimizer | dict:
         optimizer = self.optimizer_factory(self.net)
