@@ -19,7 +19,7 @@ def test_forward_shapes(cls, scale):
 
 
 def test_parameter_counts():
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    count = lambda m: sum(p.numel() for p in m.parameters())
     # SRCNN 9-1-5: (81*64 + 64) + (64*32 + 32) + (25*32 + 1)
     assert count(SRCNN(scale=3)) == 5248 + 2080 + 801
     assert count(SRCNN(scale=3, kernel_sizes=(9, 5, 5))) == 5248 + (25 * 64 * 32 + 32) + 801
@@ -29,6 +29,10 @@ def test_parameter_counts():
     # ESPCN x3: 5x5x64, 3x3x32, 3x3 to 9 maps
     assert count(ESPCN(scale=3)) == (25 * 64 + 64) + (9 * 64 * 32 + 32) + (9 * 32 * 9 + 9)
     assert count(Bicubic(scale=3)) == 0
+    # The papers count convolution weights only: SRCNN 8,032 / 24,416 / 57,184, FSRCNN 12,464, FSRCNN-s 3,937.
+    weights = lambda m: sum(p.numel() for n, p in m.named_parameters() if n.endswith("weight") and p.ndim == 4)
+    assert [weights(SRCNN(scale=3, kernel_sizes=k)) for k in ((9, 1, 5), (9, 3, 5), (9, 5, 5))] == [8032, 24416, 57184]
+    assert weights(FSRCNN(scale=3)) == 12464 and weights(FSRCNN(scale=3, d=32, s=5, m=1)) == 3937
     with pytest.raises(ValueError, match="kernel_sizes"):
         SRCNN(scale=2, kernel_sizes=(9, 5))
 
