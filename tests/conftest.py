@@ -68,14 +68,15 @@ def tiny_overrides(tiny_data: dict[str, Path], out: Path) -> list[str]:
     ]
 
 
-def compose_train(overrides: list[str], output_dir: Path):
-    """The composed `train` config, as `python train.py <overrides>` would see it, run dir `output_dir`."""
+def compose_train(overrides: list[str], output_dir: Path, config_name: str = "train"):
+    """The composed `train` (or `config_name`) config, as `python train.py <overrides>` would see it,
+    with the run directory `output_dir`."""
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)
