@@ -1,0 +1,70 @@
+"""Networks from checkpoints of `train.py`, or from a model config alone (for models without parameters)."""
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import get_object, instantiate
+from torch import nn
+
+CONTRACT = ("scale", "scales", "in_channels", "out_channels", "pre_upsampled")
+
+
+def load_net(ckpt_path: str | Path) -> nn.Module:
+    """The network of a `train.py` checkpoint, in eval mode on the CPU.
+
+    The checkpoint holds the resolved net config (`net_config`, with `_target_`) and the system's
+    state dict, where the net's weights are under `net.`; an EMA copy under `net_ema.` is preferred.
+    """
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+        raise ValueError(f"{path} is not a PyTorch checkpoint: {err}") from err
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise TypeError(f"{path} is not a Lightning checkpoint: it has no state_dict")
+    if "net_config" not in ckpt:
+        raise ValueError(f"{path} has no net_config, so its network cannot be rebuilt: was it written by train.py?")
+    net = net_from_config(ckpt["net_config"], source=str(path))
+    state = ckpt["state_dict"]
+    prefix = "net_ema." if any(k.startswith("net_ema.") for k in state) else "net."
+    weights = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+    try:
+        net.load_state_dict(weights, strict=True)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: the weights under '{prefix}' do not fit {type(net).__name__}: {err}") from err
+    return net.eval()
+
+
+def net_from_config(config: dict, source: str) -> nn.Module:
+    """Instantiate a net config (`_target_` and arguments) that follows the model contract.
+
+    Every `_target_` must name an `nn.Module` class: a config read from a file may not call anything
+    else (`weights_only=True` would mean little if the config could run `os.system`).
+    """
+    _check_targets(config, source)
+    net = instantiate(config)
+    missing = [name for name in CONTRACT if not hasattr(net, name)]
+    if missing:
+        raise ValueError(f"{source}: {type(net).__name__} lacks the model contract's {', '.join(missing)}")
+    return net.eval()
+
+
+def _check_targets(node: Any, source: str) -> None:
+    if isinstance(node, dict):
+        if "_target_" in node:
+            target = node["_target_"]
+            try:
+                obj = get_object(target)
+            except ImportError as err:
+                raise ValueError(f"{source}: cannot import _target_ {target!r}: {err}") from err
+            if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+                raise ValueError(f"{source}: _target_ {target!r} is not an nn.Module class; refusing to call it")
+        for value in node.values():
+            _check_targets(value, source)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _check_targets(value, source)
