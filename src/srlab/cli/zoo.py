@@ -1,8 +1,8 @@
-"""`python -m srlab.cli.zoo` (or `srlab-models`): every model of `conf/model/` with its supported
-scales, input, parameters and FLOPs per output megapixel.
+"""`srlab models`: every model of `conf/model/` with its supported scales, input, parameters and
+FLOPs per output megapixel.
 
-    srlab-models                 # a table in the terminal
-    srlab-models --markdown      # the table of docs/models.md
+    srlab models                 # a table in the terminal (also: python -m srlab.cli.zoo models)
+    srlab models --markdown      # the table of docs/models.md
 
 FLOPs count 2 per multiply-add (PyTorch's `FlopCounterMode`), measured on a 48x48-pixel output tile.
 """
@@ -82,10 +82,12 @@ def rows(infos: list[ModelInfo]) -> list[list[str]]:
 COLUMNS = ["model=", "class", "input", "scales", "parameters", "GFLOPs per output MP"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="srlab")
+    commands = parser.add_subparsers(dest="command", required=True)
+    models = commands.add_parser("models", help="list the model zoo: scales, input, parameters, FLOPs")
+    models.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args(argv)
     table_rows = rows(zoo())
     if args.markdown:
         print("| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
