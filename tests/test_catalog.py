@@ -19,7 +19,8 @@ from srlab.data.catalog import DATA_SETS, Archive, DataSets, DataSetUnavailable,
 from srlab.data.datasets import TrainPatches
 from srlab.data.download import DownloadError
 from srlab.data.images import list_images, read_image
-from srlab.data.prepare import convert, main, npy_folder, tile_corners
+from srlab.data.layout import convert, npy_folder, tile_corners
+from srlab.data.prepare import main
 
 CATALOG_CONFIGS = sorted(p.stem for p in (ROOT / "conf" / "data").glob("*.yaml") if p.stem not in ("folder", "sample"))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from srlab.data.download import console, download, extract
 from srlab.data.images import list_images
-from srlab.data.prepare import convert, npy_folder
+from srlab.data.layout import convert, npy_folder
 
 
 class DataSetUnavailable(FileNotFoundError):
@@ -184,7 +184,7 @@ class DataSets:
     Args:
         root: the data folder, `${paths.data_dir}` in the configs.
         names: data sets of `DATA_SETS`.
-        npy: those of `names` to convert to the fast `.npy` layout of `srlab.data.prepare`, whole images or
+        npy: those of `names` to convert to the fast `.npy` layout of `srlab.data.layout`, whole images or
             `tile`-pixel tiles every `step` pixels; `folders()` then lists the converted folders. By
             default the 2K training sets (`DataSet.npy`: div2k, flickr2k, df2k).
         workers: conversion threads (default: one per core).

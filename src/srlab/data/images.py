@@ -1,4 +1,4 @@
-"""Finding and decoding image files into uint8 arrays, and reading the `.npy` layout of `srlab.data.prepare`."""
+"""Finding and decoding image files into uint8 arrays, and reading the `.npy` layout of `srlab.data.layout`."""
 
 from pathlib import Path
 
