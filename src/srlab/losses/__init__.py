@@ -1,6 +1,21 @@
-"""Losses: `(sr, hr) -> scalar` modules."""
+"""Losses: `(sr, hr) -> scalar` modules on RGB images in [0, 1], and the adversarial objectives."""
 
+from srlab.losses.adversarial import AdversarialLoss
+from srlab.losses.composite import WeightedSum
 from srlab.losses.multi import MultiOutputLoss
+from srlab.losses.perceptual import PerceptualLoss
 from srlab.losses.pixel import CharbonnierLoss
+from srlab.losses.regularizers import TVLoss
+from srlab.losses.texture import GramLoss
+from srlab.losses.vgg import VGGFeatures
 
-__all__ = ["CharbonnierLoss", "MultiOutputLoss"]
+__all__ = [
+    "AdversarialLoss",
+    "CharbonnierLoss",
+    "GramLoss",
+    "MultiOutputLoss",
+    "PerceptualLoss",
+    "TVLoss",
+    "VGGFeatures",
+    "WeightedSum",
+]
