@@ -88,8 +88,19 @@ def compose_train(overrides: list[str], output_dir: Path, config_name: str = "tr
 def run_cli(script: str, args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
     """Run `python <script> <args>` from the repository root; fail the test with its output on error."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, str(ROOT / script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
     )
     if proc.returncode != 0:
         pytest.fail(f"{script} {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
+
+
+def random_vgg(cfg, path: str = "loss") -> list[str]:
+    """Overrides that leave every VGG of the loss at random weights: tests never download them."""
+    from omegaconf import DictConfig, OmegaConf
+
+    node = OmegaConf.select(cfg, path)
+    if not isinstance(node, DictConfig):
+        return []
+    found = [f"{path}.pretrained=false"] if "pretrained" in node else []
+    return found + [o for key in node if key != "pretrained" for o in random_vgg(cfg, f"{path}.{key}")]

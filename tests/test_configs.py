@@ -6,6 +6,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from conftest import ROOT, compose_train, random_vgg, run_cli, tiny_overrides
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -14,7 +15,6 @@ from omegaconf import DictConfig, OmegaConf
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from conftest import ROOT, compose_train, run_cli, tiny_overrides
 from srlab.cli.config import instantiate_all
 
 CONF = ROOT / "conf"
@@ -52,7 +52,8 @@ def option_overrides(group: str, option: str, tiny_data: dict[str, Path], out: P
             overrides.append(f"data.scale={scales[0]}")
     elif group == "trainer":
         overrides = [o for o in overrides if not o.startswith("trainer.accelerator=")]
-    return [*overrides, f"{group}={option}", *NEEDS.get((group, option), [])]
+    overrides = [*overrides, f"{group}={option}", *NEEDS.get((group, option), [])]
+    return overrides + random_vgg(compose_train(overrides, out / "run"))  # VGG losses: never download in tests
 
 
 def entries(group: DictConfig | None) -> int:
@@ -70,7 +71,7 @@ def test_option_composes_and_instantiates(group, option, tiny_data, tmp_path):
     assert isinstance(datamodule, L.LightningDataModule) and isinstance(system, L.LightningModule)
     assert system.scale == system.net.scale == datamodule.scale == cfg.data.scale  # one source of scale
 
-    loss = instantiate(cfg.loss)(torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8))
+    loss = instantiate(cfg.loss)(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))  # VGG: RGB, 32 px for pool5
     assert loss.ndim == 0 and torch.isfinite(loss)
     if any(p.requires_grad for p in system.net.parameters()):  # bicubic has nothing to optimise
         optimizer = instantiate(cfg.optimizer)(system.net)

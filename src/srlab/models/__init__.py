@@ -18,6 +18,7 @@ from srlab.models.drrn import DRRN
 from srlab.models.edsr import EDSR, MDSR
 from srlab.models.enhancenet import EnhanceNet
 from srlab.models.espcn import ESPCN
+from srlab.models.esrgan_discriminator import VGGDiscriminator
 from srlab.models.fsrcnn import FSRCNN
 from srlab.models.idn import IDN
 from srlab.models.johnson import JohnsonSR
@@ -26,10 +27,35 @@ from srlab.models.rcan import RCAN
 from srlab.models.rrdbnet import RRDBNet
 from srlab.models.selnet import SelNet
 from srlab.models.srcnn import SRCNN
+from srlab.models.srgan_discriminator import SRGANDiscriminator
 from srlab.models.srresnet import SRResNet
+from srlab.models.unet_discriminator import UNetDiscriminatorSN
 from srlab.models.vdsr import VDSR
 
 __all__ = [
-    "BTSRN", "CARN", "CARNM", "CMSC", "DRCN", "DRRN", "EDSR", "ESPCN", "FSRCNN", "IDN", "MDSR", "RCAN", "SRCNN", "VDSR",
-    "Bicubic", "EnhanceNet", "JohnsonSR", "LapSRN", "MSLapSRN", "RRDBNet", "SRResNet", "SelNet",
-]  # fmt: skip
+    "BTSRN",
+    "CARN",
+    "CARNM",
+    "CMSC",
+    "DRCN",
+    "DRRN",
+    "EDSR",
+    "ESPCN",
+    "FSRCNN",
+    "IDN",
+    "MDSR",
+    "RCAN",
+    "SRCNN",
+    "VDSR",
+    "Bicubic",
+    "EnhanceNet",
+    "JohnsonSR",
+    "LapSRN",
+    "MSLapSRN",
+    "RRDBNet",
+    "SRGANDiscriminator",
+    "SRResNet",
+    "SelNet",
+    "UNetDiscriminatorSN",
+    "VGGDiscriminator",
+]

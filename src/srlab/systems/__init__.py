@@ -1,5 +1,6 @@
 """LightningModules: they receive net, loss, optimizer and scheduler from config."""
 
+from srlab.systems.gan import GANSystem
 from srlab.systems.sr import SRSystem
 
-__all__ = ["SRSystem"]
+__all__ = ["GANSystem", "SRSystem"]

@@ -9,6 +9,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric
 
 from srlab.metrics import SRQuality
+from srlab.metrics.lpips import build_lpips
 from srlab.models.contract import net_input, predict, to_rgb
 from srlab.ops import rgb_to_y
 
@@ -28,6 +29,7 @@ class SRSystem(L.LightningModule):
         compile: compile the net with `torch.compile`.
         adjustable_clip: VDSR's adjustable gradient clipping: each gradient is clipped to
             [-theta / lr, theta / lr] with theta this value and lr the current learning rate.
+        lpips: also log `val/lpips` (torchmetrics' LPIPS), when torchvision and its weights are there.
     """
 
     def __init__(
@@ -38,12 +40,14 @@ class SRSystem(L.LightningModule):
         scheduler: Callable[[Optimizer], LRScheduler] | None = None,
         compile: bool = False,
         adjustable_clip: float | None = None,
+        lpips: bool = False,
     ) -> None:
         super().__init__()
         self.net, self.loss = net, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.compile_net = compile
         self.adjustable_clip = adjustable_clip
+        self.lpips = build_lpips() if lpips else None  # None, with a notice, when it cannot be built
         self.scale: int = net.scale
         self.y_only = net.in_channels == 1
         self.psnr_best = MaxMetric()
@@ -63,6 +67,11 @@ class SRSystem(L.LightningModule):
     def to_rgb(self, sr: Tensor, bicubic: Tensor) -> Tensor:
         """The net's output as an RGB image; a Y output takes CbCr from the bicubic image."""
         return to_rgb(self.net, sr, bicubic)
+
+    @property
+    def eval_net(self) -> nn.Module:
+        """The network that validation scores and image panels show (GANSystem: the EMA of G)."""
+        return self.net
 
     def forward(self, lr: Tensor) -> Tensor:
         """RGB LR -> the net's output (Y or RGB) at HR size."""
@@ -116,10 +125,12 @@ class SRSystem(L.LightningModule):
     # --- evaluation -----------------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         lr, hr, grey = batch["lr"], batch["hr"], batch["grey"]
-        scored, sr_rgb, bicubic = predict(self.net, lr, grey)
+        scored, sr_rgb, bicubic = predict(self.eval_net, lr, grey)
         name = self.val_names[dataloader_idx]
         self.quality[name].update(scored, hr, grey)
         self.quality_bicubic[name].update(bicubic, hr, grey)
+        if self.lpips is not None and dataloader_idx == 0:  # the monitored set
+            self.lpips.update(sr_rgb, hr)
         return {"sr": sr_rgb, "bicubic": bicubic}
 
     def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
@@ -141,6 +152,9 @@ class SRSystem(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         psnr = self.quality[self.val_names[0]].compute()["psnr"]
         self._log_quality("val")
+        if self.lpips is not None:
+            self.log("val/lpips", self.lpips.compute(), sync_dist=False)
+            self.lpips.reset()
         if not self.trainer.sanity_checking:
             self.psnr_best.update(psnr)
             self.log("val/psnr_best", self.psnr_best.compute(), sync_dist=False)
