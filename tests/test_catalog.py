@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, compose_train, photo_crops, write_images
 from hydra.utils import instantiate
 from test_download import LocalServer, closed_port_url
 
+from conftest import ROOT, compose_train, photo_crops, write_images
 from srlab.data import catalog
 from srlab.data.catalog import DATA_SETS, Archive, DataSets, DataSetUnavailable, ensure
 from srlab.data.datasets import TrainPatches

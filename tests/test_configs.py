@@ -6,7 +6,6 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from conftest import ROOT, compose_train, random_vgg, run_cli, tiny_overrides
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -15,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from conftest import ROOT, compose_train, random_vgg, run_cli, tiny_overrides
 from srlab.cli.config import instantiate_all
 
 CONF = ROOT / "conf"

@@ -20,7 +20,7 @@ def test_read_image_modes(tmp_path):
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
     Image.fromarray(np.dstack([rgb, np.full((10, 12), 7, np.uint8)])).save(tmp_path / "rgba.png")
     Image.fromarray(rgb[..., 0]).save(tmp_path / "grey.png")
-    Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(tmp_path / "grey16.png")
+    Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(tmp_path / "grey16.png")
     img, grey = read_image(tmp_path / "rgb.png")
     assert img.shape == (10, 12, 3) and img.dtype == np.uint8 and not grey
     assert np.array_equal(read_image(tmp_path / "rgba.png")[0], rgb)  # alpha dropped
@@ -74,7 +74,7 @@ def test_degrade_bicubic_blur_noise():
     assert (lr - imresize(hr, 1 / 3)).abs().max() <= 1 / 255 + 1e-6
     blurred = degrade(hr, scale=3, blur_sigma=1.2)
     assert (blurred - lr).abs().mean() > 1e-3
-    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    g = lambda: torch.Generator().manual_seed(0)
     noisy = degrade(hr, scale=3, noise_sigma=10, generator=g())
     torch.testing.assert_close(noisy, degrade(hr, scale=3, noise_sigma=10, generator=g()))
     assert (noisy - lr).abs().mean() > 1e-3

@@ -9,8 +9,8 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import photo_crops, write_images
 
+from conftest import photo_crops, write_images
 from srlab.data.download import ChecksumError, DownloadError, UnsafeArchiveError, download, extract
 
 

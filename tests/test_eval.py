@@ -5,8 +5,8 @@ import json
 
 import pytest
 import torch
-from conftest import compose_train, run_cli, tiny_overrides
 
+from conftest import compose_train, run_cli, tiny_overrides
 from srlab.cli.evaluate import evaluate, markdown_table, summarise
 from srlab.cli.train import train
 from srlab.data.images import list_images, read_image

@@ -8,12 +8,12 @@ import sys
 import lightning as L
 import pytest
 import torch
-from conftest import compose_train, random_vgg, run_cli, tiny_overrides
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from conftest import compose_train, random_vgg, run_cli, tiny_overrides
 from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
 from srlab.data import SRDataModule

@@ -8,12 +8,12 @@ import math
 
 import pytest
 import torch
-from conftest import compose_train
 from hydra.utils import instantiate
 from test_download import LocalServer, closed_port_url
 from torch import nn
 from torch.nn import functional as F
 
+from conftest import compose_train
 from srlab.data.download import ChecksumError, DownloadError
 from srlab.losses import AdversarialLoss, GramLoss, PerceptualLoss, TVLoss, VGGFeatures, WeightedSum
 from srlab.losses import vgg as vgg_module

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT, compose_train, photo_crops, run_cli, tiny_overrides
 from test_export import trained_looking
 
+from conftest import ROOT, compose_train, photo_crops, run_cli, tiny_overrides
 from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
 from srlab.cli.upscale import upscale

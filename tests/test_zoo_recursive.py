@@ -9,10 +9,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import compose_train
 from hydra.utils import instantiate
 from torch import nn
 
+from conftest import compose_train
 from srlab.models.drcn import DRCN
 from srlab.models.drrn import DRRN
 from srlab.models.lapsrn import LapSRN, MSLapSRN, _bilinear_upsampler
