@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
-from test_download import LocalServer, closed_port_url
 
-from conftest import ROOT, compose_train, photo_crops, write_images
+from conftest import ROOT, closed_port_url, compose_train, photo_crops, write_images
 from srlab.data import catalog
 from srlab.data.catalog import DATA_SETS, Archive, DataSets, DataSetUnavailable, ensure
 from srlab.data.datasets import TrainPatches
@@ -53,13 +52,6 @@ def test_catalog_entries_are_well_formed():
     assert DATA_SETS["df2k"].folders == DATA_SETS["div2k"].folders + DATA_SETS["flickr2k"].folders
     assert folders["DIV2K/DIV2K_train_LR_bicubic/X3"].archive.url.endswith("/DIV2K_train_LR_bicubic_X3.zip")
 
-
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.httpd.shutdown()
-    local.httpd.server_close()
 
 
 def serve_locally(monkeypatch, names: list[str], archive: Archive) -> None:

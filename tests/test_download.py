@@ -2,77 +2,13 @@
 
 import hashlib
 import io
-import socket
 import tarfile
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import photo_crops, write_images
+from conftest import closed_port_url, photo_crops, write_images
 from srlab.data.download import ChecksumError, DownloadError, UnsafeArchiveError, download, extract
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Serves `server.files` ({path: (bytes, content type)}); honours Range unless `server.ranges` is false."""
-
-    def do_GET(self) -> None:
-        self.server.requests.append(self.headers.get("Range"))
-        if self.path not in self.server.files:
-            self.send_error(404)
-            return
-        body, content_type = self.server.files[self.path]
-        start = 0
-        if self.headers.get("Range") and self.server.ranges:
-            start = int(self.headers["Range"].removeprefix("bytes=").split("-")[0])
-            if start >= len(body):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        self.wfile.write(body[start:])
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-class LocalServer:
-    def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.files, self.httpd.requests, self.httpd.ranges = {}, [], True
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
-
-    def serve(self, name: str, body: bytes, content_type: str = "application/octet-stream") -> str:
-        self.httpd.files[f"/{name}"] = (body, content_type)
-        return self.url(name)
-
-
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.httpd.shutdown()
-    local.httpd.server_close()
-
-
-def closed_port_url(name: str) -> str:
-    """A URL on 127.0.0.1 where nothing listens: connections are refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/{name}"
 
 
 def make_archive(kind: str, members: dict[str, bytes]) -> bytes:

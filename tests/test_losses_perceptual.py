@@ -9,11 +9,10 @@ import math
 import pytest
 import torch
 from hydra.utils import instantiate
-from test_download import LocalServer, closed_port_url
 from torch import nn
 from torch.nn import functional as F
 
-from conftest import compose_train
+from conftest import closed_port_url, compose_train
 from srlab.data.download import ChecksumError, DownloadError
 from srlab.losses import AdversarialLoss, GramLoss, PerceptualLoss, TVLoss, VGGFeatures, WeightedSum
 from srlab.losses import vgg as vgg_module
@@ -45,13 +44,6 @@ def published_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """Tensors of the published names and shapes; every element of the n-th tensor is n (stored as one value)."""
     return {key: torch.tensor(float(n)).expand(shape) for n, (key, shape) in enumerate(published_shapes(arch).items())}
 
-
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.httpd.shutdown()
-    local.httpd.server_close()
 
 
 # --- texture ----------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """Networks from checkpoints of `train.py`, or from a model config alone (for models without parameters)."""
 
-import pickle
 from pathlib import Path
 from typing import Any
 
-import torch
 from hydra.utils import get_object, instantiate
 from torch import nn
+
+from srlab.systems.checkpoint import load_net_weights, read_checkpoint
 
 CONTRACT = ("scale", "scales", "in_channels", "out_channels", "pre_upsampled")
 
@@ -17,25 +17,11 @@ def load_net(ckpt_path: str | Path) -> nn.Module:
     The checkpoint holds the resolved net config (`net_config`, with `_target_`) and the system's
     state dict, where the net's weights are under `net.`; an EMA copy under `net_ema.` is preferred.
     """
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-        raise ValueError(f"{path} is not a PyTorch checkpoint: {err}") from err
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise TypeError(f"{path} is not a Lightning checkpoint: it has no state_dict")
+    ckpt = read_checkpoint(ckpt_path, "ckpt_path")
     if "net_config" not in ckpt:
-        raise ValueError(f"{path} has no net_config, so its network cannot be rebuilt: was it written by train.py?")
-    net = net_from_config(ckpt["net_config"], source=str(path))
-    state = ckpt["state_dict"]
-    prefix = "net_ema." if any(k.startswith("net_ema.") for k in state) else "net."
-    weights = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
-    try:
-        net.load_state_dict(weights, strict=True)
-    except RuntimeError as err:
-        raise ValueError(f"{path}: the weights under '{prefix}' do not fit {type(net).__name__}: {err}") from err
+        raise ValueError(f"{ckpt_path} has no net_config, so its network cannot be rebuilt: was it written by train.py?")
+    net = net_from_config(ckpt["net_config"], source=str(ckpt_path))
+    load_net_weights(net, ckpt, f"ckpt_path {ckpt_path}")
     return net.eval()
 
 

@@ -10,9 +10,7 @@ iterations. Validation, checkpoints' `net_ema.` weights and export use the EMA c
 """
 
 import copy
-import pickle
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -20,28 +18,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from srlab.systems.checkpoint import load_net_weights, read_checkpoint
 from srlab.systems.sr import SRSystem
-
-
-def load_generator(net: nn.Module, path: str | Path) -> None:
-    """Load the `net.` weights of a `train.py` checkpoint (a PSNR-oriented run) into `net`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model.pretrained_g: checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-        raise ValueError(f"model.pretrained_g: {path} is not a PyTorch checkpoint: {err}") from err
-    state = ckpt.get("state_dict", {}) if isinstance(ckpt, dict) else {}
-    weights = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
-    if not weights:
-        raise ValueError(f"model.pretrained_g: {path} holds no 'net.' weights: is it a checkpoint of train.py?")
-    try:
-        net.load_state_dict(weights, strict=True)
-    except RuntimeError as err:
-        raise ValueError(
-            f"model.pretrained_g: the 'net.' weights of {path} do not fit {type(net).__name__}: {err}"
-        ) from err
 
 
 class GANSystem(SRSystem):
@@ -99,7 +77,8 @@ class GANSystem(SRSystem):
         self.d_steps, self.ema_decay = d_steps, ema_decay
         self.grad_clip_g, self.grad_clip_d = grad_clip_g, grad_clip_d
         if pretrained_g:
-            load_generator(self.net, pretrained_g)
+            source = f"model.pretrained_g {pretrained_g}"
+            load_net_weights(self.net, read_checkpoint(pretrained_g, "model.pretrained_g"), source)
         # After the warm start, so the average starts from the pretrained G; in checkpoints as `net_ema.`.
         self.net_ema = copy.deepcopy(self.net).requires_grad_(False) if ema_decay is not None else None
 
