@@ -6,6 +6,7 @@ import re
 import tarfile
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import torch
 from hydra.utils import instantiate
 
 from conftest import ROOT, closed_port_url, compose_train, photo_crops, write_images
-from srlab.data import catalog
+from srlab.data import SRDataModule, catalog
 from srlab.data.catalog import DATA_SETS, Archive, DataSets, DataSetUnavailable, ensure
 from srlab.data.datasets import TrainPatches
 from srlab.data.download import DownloadError
@@ -98,6 +99,23 @@ def test_data_sets_download_once_unpack_their_folders_and_then_do_nothing(benchm
     serve_locally(monkeypatch, ["set5", "set14"], replace(archive, url=closed_port_url("benchmark.tar")))
     prepare()  # present: nothing fetched, no error although the server is gone
     assert ensure("set5", root) == [root / "Set5"]
+
+
+def test_a_stage_fetches_only_the_folders_it_reads(tiny_data, monkeypatch, tmp_path):
+    """Fitting reads training and validation sets: the test sets (Urban100...) are not fetched then."""
+    asked = []
+    monkeypatch.setattr(catalog, "_fetch", lambda folders, root: asked.append(sorted(f.path for f in folders)))
+    root = tmp_path / "data"
+    prepare = DataSets(root, ["set5", "set14"])
+    dm = SRDataModule(scale=2, train=[str(tiny_data["train"])], val={"set5": [str(root / "Set5")]},
+                      test={"set14": [str(root / "Set14")]}, prepare=prepare)  # fmt: skip
+    for stage, expected in (("fit", ["Set5"]), ("test", ["Set14"])):
+        dm.trainer = SimpleNamespace(state=SimpleNamespace(fn=SimpleNamespace(value=stage)))
+        dm.prepare_data()
+        assert asked.pop() == expected
+    dm.trainer = None
+    dm.prepare_data()  # outside a trainer (eval.py): everything
+    assert asked.pop() == ["Set14", "Set5"]
 
 
 def test_offline_error_names_url_and_the_folder_to_fill_by_hand(monkeypatch, tmp_path):

@@ -221,8 +221,12 @@ class DataSets:
         """The folders that are there once this has run."""
         return list(self._targets())
 
-    def __call__(self) -> None:
+    def __call__(self, folders: Iterable[str | Path] | None = None) -> None:
+        """Fetch (and convert) the data sets; only those holding `folders` when given."""
         targets = self._targets()
+        if folders is not None:
+            wanted = {Path(f).resolve() for f in folders}
+            targets = {path: f for path, f in targets.items() if path.resolve() in wanted}
         _fetch([folder for path, folder in targets.items() if not path.is_dir()], self.root)
         for path, folder in targets.items():
             if path != self.root / folder.path:

@@ -50,6 +50,10 @@ def resolve_folders(folders: Folders, what: str) -> tuple[list[Path], list[Path]
     return hr, lr
 
 
+def _folder_list(folders: Folders) -> list[str]:
+    return [*folders["hr"], *folders["lr"]] if isinstance(folders, Mapping) else list(folders)
+
+
 class SRDataModule(L.LightningDataModule):
     """Training patches and whole evaluation images from folders of HR images, or of LR/HR pairs.
 
@@ -66,7 +70,8 @@ class SRDataModule(L.LightningDataModule):
             sampled with replacement).
         blur_sigma, noise_sigma: optional Gaussian blur (pixels) before and noise (grey levels) after
             downscaling.
-        prepare: called once before anything is read, to download or write the data set.
+        prepare: called once before anything is read, with the folders the stage reads (None: all),
+            to download or write them.
     """
 
     def __init__(
@@ -114,8 +119,14 @@ class SRDataModule(L.LightningDataModule):
         return list(self.test_sets)
 
     def prepare_data(self) -> None:
-        if self._prepare is not None:
-            self._prepare()
+        """Download or write what this stage reads: training and validation sets when fitting, test
+        sets when testing (a training run does not fetch Urban100)."""
+        if self._prepare is None:
+            return
+        fn = getattr(getattr(self.trainer, "state", None), "fn", None)
+        sets = {"fit": [self.train_dirs, *self.val_sets.values()], "validate": list(self.val_sets.values()),
+                "test": list(self.test_sets.values())}.get(str(fn.value) if fn else "", None)  # fmt: skip
+        self._prepare(None if sets is None else [f for s in sets for f in _folder_list(s)])
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and not hasattr(self, "train_set"):

@@ -25,7 +25,7 @@ class SamplePhotos:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
-    def __call__(self) -> None:
+    def __call__(self, folders: object = None) -> None:  # writes both splits, whichever a stage reads
         for split, names in (("train", TRAIN), ("val", VAL)):
             folder = self.root / split
             folder.mkdir(parents=True, exist_ok=True)
