@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from conftest import compose_train, run_cli, tiny_overrides
+from conftest import compose_train, photo_crops, run_cli, tiny_overrides, write_images
 from srlab.cli.evaluate import evaluate, markdown_table, summarise
 from srlab.cli.train import train
 from srlab.data.images import list_images, read_image
@@ -77,3 +77,11 @@ def test_eval_logs_a_wandb_table(tiny_data, tmp_path):
     (table,) = (tmp_path / "run" / "wandb").glob("offline-run-*/files/media/table/eval/per_image_*.table.json")
     logged = json.loads(table.read_text())
     assert logged["columns"] == list(rows[0]) and len(logged["data"]) == len(rows)
+
+
+def test_data_set_config_with_its_folders_present(tmp_path):
+    """`data=set5` reads ${paths.data_dir}/Set5; when the folder is there nothing is fetched."""
+    write_images(tmp_path / "data" / "Set5", photo_crops([(48, 40)] * 2, seed=5))
+    overrides = ["data=set5", "logger=csv", f"paths.data_dir={tmp_path}/data", f"paths.log_dir={tmp_path}", "scales=[2]"]
+    rows = evaluate(compose_train(overrides, tmp_path / "run", "eval"))
+    assert {r["set"] for r in rows} == {"set5"} and len(rows) == 2

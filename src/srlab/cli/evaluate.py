@@ -30,7 +30,8 @@ def evaluate(cfg: DictConfig) -> list[Row]:
     and returns the per-image rows.
     """
     output_dir = Path(cfg.paths.output_dir)
-    print_config_tree(OmegaConf.masked_copy(cfg, ["data", "ckpt_path", "scales", "self_ensemble", "device"]), output_dir)
+    keys = ["data", "ckpt_path", "scales", "self_ensemble", "device", "paths"]
+    print_config_tree(OmegaConf.masked_copy(cfg, keys), output_dir)
     net = load_net(cfg.ckpt_path) if cfg.get("ckpt_path") else _net_without_checkpoint(cfg)
     device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     net.to(device).eval()
