@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from srlab.losses import CharbonnierLoss, MultiOutputLoss
+from srlab.losses import CharbonnierLoss, MultiOutputLoss, PixelSum
 from srlab.ops import imresize
 
 
@@ -35,3 +35,10 @@ def test_multi_output_loss_weights_resizes_and_anneals():
     drcn.eval()
     assert drcn([a, final], target).item() == 1.0 and int(drcn.step) == 6  # evaluation does not advance it
     assert "step" in drcn.state_dict()
+
+
+def test_pixel_sum_is_caffes_euclidean_loss():
+    sr, hr = torch.rand(4, 1, 6, 5), torch.rand(4, 1, 6, 5)
+    euclidean = ((sr - hr) ** 2).sum() / (2 * 4)  # Caffe: 1/(2N) sum over the batch
+    torch.testing.assert_close(PixelSum(nn.MSELoss(), factor=0.5)(sr, hr), euclidean)
+    torch.testing.assert_close(PixelSum(nn.L1Loss())(sr, hr), (sr - hr).abs().sum() / 4)

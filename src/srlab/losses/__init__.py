@@ -4,7 +4,7 @@ from srlab.losses.adversarial import AdversarialLoss
 from srlab.losses.composite import WeightedSum
 from srlab.losses.multi import MultiOutputLoss
 from srlab.losses.perceptual import PerceptualLoss
-from srlab.losses.pixel import CharbonnierLoss
+from srlab.losses.pixel import CharbonnierLoss, PixelSum
 from srlab.losses.regularizers import TVLoss
 from srlab.losses.texture import GramLoss
 from srlab.losses.vgg import VGGFeatures
@@ -15,6 +15,7 @@ __all__ = [
     "GramLoss",
     "MultiOutputLoss",
     "PerceptualLoss",
+    "PixelSum",
     "TVLoss",
     "VGGFeatures",
     "WeightedSum",
