@@ -8,10 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from srlab.inference import BicubicUpsample, RGBUpscaler, export_metadata, export_onnx, export_torchscript
-from srlab.models import ESPCN, FSRCNN, SRCNN, Bicubic
+from srlab.inference import RGBUpscaler, export_metadata, export_onnx, export_torchscript
+from srlab.models import ESPCN, FSRCNN, IDN, SRCNN, Bicubic
 from srlab.models.contract import super_resolve
 from srlab.ops import imresize
+from srlab.ops.resize import resize_weights
 
 
 def trained_looking(net: nn.Module, seed: int = 0) -> nn.Module:
@@ -34,16 +35,18 @@ NETS = {
     "espcn_y": lambda: ESPCN(4, num_features=(16, 8)),
     "srcnn_y_pre_upsampled": lambda: SRCNN(3, num_features=(16, 8), kernel_sizes=(9, 5, 5)),
     "bicubic": lambda: Bicubic(2),
+    "idn_bicubic_inside": lambda: IDN(2, num_features=32, num_blocks=1),  # calls imresize in forward
 }
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("size", [(17, 23), (1, 6), (40, 40)])
-def test_polyphase_bicubic_equals_imresize(scale, size):
+def test_polyphase_bicubic_equals_the_weight_matrices(scale, size):
     x = torch.rand(2, 3, *size, dtype=torch.float64)
-    out = BicubicUpsample(scale).double()(x)
+    out = imresize(x, scale)  # an integer upscale: the polyphase convolutions
     assert out.shape == (2, 3, scale * size[0], scale * size[1])
-    torch.testing.assert_close(out, imresize(x, scale), atol=1e-6, rtol=0)
+    rows, cols = (resize_weights(n, scale * n, float(scale), True) for n in size)
+    torch.testing.assert_close(out, torch.einsum("oh,pw,bchw->bcop", rows, cols, x), atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("name", NETS)
@@ -65,7 +68,7 @@ def test_autocast_covers_the_net_only():
     assert 0 < (half - full).abs().max() < 0.05  # bf16 ran, and only where it costs little
 
 
-@pytest.mark.parametrize("name", ["fsrcnn_y", "srcnn_y_pre_upsampled", "fsrcnn_rgb"])
+@pytest.mark.parametrize("name", ["fsrcnn_y", "srcnn_y_pre_upsampled", "fsrcnn_rgb", "bicubic", "idn_bicubic_inside"])
 def test_onnx_equals_pytorch_at_two_sizes(name, tmp_path):
     import onnx
     import onnxruntime
@@ -99,13 +102,20 @@ def test_torchscript_equals_eager_at_two_sizes(tmp_path):
     assert json.loads(extra["srlab.json"])["srlab.net"] == "FSRCNN"
 
 
+class HalfThenQuadruple(torch.nn.Module):
+    pre_upsampled, scales, scale, in_channels, out_channels = False, (), 2, 3, 3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return imresize(imresize(x, 1 / 2), 4)
+
+
 @pytest.mark.parametrize("export", [export_onnx, export_torchscript])
 def test_size_dependent_net_is_refused_and_nothing_is_lost(export, tmp_path):
-    """Bicubic calls `imresize`, whose weight matrices a trace freezes at the traced size."""
+    """A net that downscales with `imresize`, whose weight matrices a trace freezes at the traced size."""
     path = tmp_path / "bicubic.model"
     path.write_text("an earlier export")
-    upscaler = RGBUpscaler(Bicubic(2))
-    with pytest.raises(RuntimeError, match="Bicubic.*imresize"):
+    upscaler = RGBUpscaler(HalfThenQuadruple())
+    with pytest.raises(RuntimeError, match="HalfThenQuadruple.*imresize"):
         export(upscaler, path, export_metadata(upscaler))
     assert path.read_text() == "an earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bicubic.model"]

@@ -12,7 +12,6 @@ from torch import Tensor, nn
 
 from srlab.cli.checkpoint import load_net, net_from_config
 from srlab.inference import (
-    BicubicUpsample,
     RGBUpscaler,
     export_metadata,
     export_onnx,
@@ -24,6 +23,7 @@ from srlab.inference import (
     upscale_tiled,
     write_image,
 )
+from srlab.ops import imresize
 
 AUTOCAST = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript}
@@ -45,7 +45,6 @@ def upscale(cfg: DictConfig) -> list[Path]:
         raise ValueError(f"overlap={overlap}: expected a number of LR pixels >= 0")
     device = pick_device(str(cfg.device))
     upscaler = RGBUpscaler(net, autocast=autocast_dtype(str(cfg.precision), device)).to(device).eval()
-    alpha_upsample = BicubicUpsample(upscaler.scale, channels=1)
     forward = self_ensemble(upscaler) if cfg.get("self_ensemble") else upscaler
 
     def run(lr: Tensor) -> Tensor:
@@ -66,7 +65,7 @@ def upscale(cfg: DictConfig) -> list[Path]:
             seconds = time.perf_counter() - start
             if not torch.isfinite(sr).all():
                 raise FloatingPointError(f"{src}: the net's output is not finite at precision={cfg.precision}; try 32")
-            alpha = alpha_upsample(image.alpha).clamp(0, 1) if image.alpha is not None else None
+            alpha = imresize(image.alpha, upscaler.scale).clamp(0, 1) if image.alpha is not None else None
             write_image(dst, sr, alpha, grey=image.grey, bits=image.bits)
             progress.remove_task(tiles)
             progress.advance(images)

@@ -7,10 +7,9 @@ from srlab.inference.ensemble import self_ensemble
 from srlab.inference.export import export_metadata, export_onnx, export_torchscript
 from srlab.inference.io import DecodedImage, list_images, read_image, write_image
 from srlab.inference.tiling import tile_count, upscale_tiled
-from srlab.inference.upscaler import BicubicUpsample, RGBUpscaler
+from srlab.inference.upscaler import RGBUpscaler
 
 __all__ = [
-    "BicubicUpsample",
     "DecodedImage",
     "RGBUpscaler",
     "export_metadata",

@@ -12,6 +12,7 @@ import math
 from functools import lru_cache
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -44,6 +45,26 @@ def resize_weights(in_len: int, out_len: int, scale: float, antialias: bool) -> 
     return weights
 
 
+def _upscale_polyphase(x: Tensor, scale: int) -> Tensor:
+    """Upscaling by an integer `scale` as two depthwise convolutions: equal to the matrix products.
+
+    Output pixel s*i + k of a row reads input pixels i-2 .. i+2 with weights that depend on the phase k
+    alone, so each pass reduces to `scale` filters of 5 taps, read off `resize_weights` itself, with the
+    edges repeated as there. Nothing depends on the input size (exports with dynamic sizes), and it
+    costs 5 taps per output pixel instead of a row of the (sH, H) matrix.
+    """
+    c = x.shape[1]
+    # Built from Python numbers, so that a trace (ONNX, TorchScript) records the taps as a constant.
+    phases = resize_weights(5, 5 * scale, float(scale), True)[2 * scale : 3 * scale].tolist()
+    taps = torch.tensor(phases * c, dtype=x.dtype, device=x.device)[:, None]  # (C * s, 1, 5): channel c, phase k
+    x = F.pad(x, (2, 2, 2, 2), mode="replicate")
+    # (B, C, H + 4, W + 4) -> (B, C * s, H, W + 4) -> (B, C, sH, W + 4)
+    x = F.conv2d(x, taps[..., None], groups=c).unflatten(1, (c, scale)).transpose(2, 3).flatten(2, 3)
+    # (B, C, sH, W + 4) -> (B, C * s, sH, W) -> (B, C, sH, sW)
+    x = F.conv2d(x, taps[:, :, None], groups=c).unflatten(1, (c, scale)).permute(0, 1, 3, 4, 2)
+    return x.flatten(3, 4)
+
+
 def _round_uint8(x: Tensor) -> Tensor:
     # MATLAB rounds half away from zero (torch.round rounds half to even); clamping first keeps x >= 0.
     return x.clamp(0, 255).add(0.5).floor()
@@ -60,6 +81,10 @@ def imresize(x: Tensor, scale: float, antialias: bool = True, uint8: bool = Fals
     if scale <= 0:
         raise ValueError(f"imresize: scale must be positive, got {scale}")
     dtype = torch.float64 if uint8 or x.dtype == torch.float64 else torch.float32
+    if not uint8 and scale > 1 and float(scale).is_integer():
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            y = _upscale_polyphase(x.to(dtype), int(scale))
+        return y.to(x.dtype) if x.is_floating_point() else y
     h, w = x.shape[-2:]
     out_h, out_w = math.ceil(h * scale), math.ceil(w * scale)
     wh = resize_weights(h, out_h, float(scale), antialias).to(x.device, dtype)
