@@ -5,8 +5,8 @@ from contextlib import nullcontext
 import torch
 from torch import Tensor, nn
 
-from srlab.models.contract import to_rgb
-from srlab.ops import imresize, rgb_to_y
+from srlab.models.contract import net_input, to_rgb
+from srlab.ops import imresize
 
 
 class RGBUpscaler(nn.Module):
@@ -31,8 +31,7 @@ class RGBUpscaler(nn.Module):
 
     def forward(self, lr: Tensor) -> Tensor:
         bicubic = imresize(lr, self.scale) if self.needs_bicubic else None
-        x = bicubic if self.net.pre_upsampled else lr
-        x = rgb_to_y(x) if self.net.in_channels == 1 else x
+        x = net_input(self.net, lr, upscaled=bicubic)
         reduced = torch.autocast(lr.device.type, self.autocast) if self.autocast is not None else nullcontext()
         with reduced:
             out = self.net(x)

@@ -11,10 +11,14 @@ from torch import Tensor, nn
 from srlab.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 
 
-def net_input(net: nn.Module, lr: Tensor, scale: int | None = None) -> Tensor:
-    """RGB LR (B, 3, h, w) -> what `net` consumes: Y or RGB, at LR or (bicubic-upscaled) HR size."""
-    x = imresize(lr, scale or net.scale) if net.pre_upsampled else lr
-    return rgb_to_y(x) if net.in_channels == 1 else x
+def net_input(net: nn.Module, lr: Tensor, scale: int | None = None, upscaled: Tensor | None = None) -> Tensor:
+    """RGB LR (B, 3, h, w) -> what `net` consumes: Y or RGB, at LR or (bicubic-upscaled) HR size.
+
+    `upscaled`, the bicubic image when the caller has it already, saves computing it again.
+    """
+    if net.pre_upsampled:
+        lr = upscaled if upscaled is not None else imresize(lr, scale or net.scale)
+    return rgb_to_y(lr) if net.in_channels == 1 else lr
 
 
 def to_rgb(net: nn.Module, out: Tensor, bicubic: Tensor) -> Tensor:
@@ -34,8 +38,9 @@ def predict(
     scored on its own Y output, as the papers do; grey images (`grey`, (B,) bool) on the grey channel
     of the RGB output.
     """
-    bicubic = imresize(lr, net.scale).clamp(0, 1)
-    out = (forward or net)(net_input(net, lr)).float()
+    upscaled = imresize(lr, net.scale)
+    out = (forward or net)(net_input(net, lr, upscaled=upscaled)).float()
+    bicubic = upscaled.clamp(0, 1)
     rgb = to_rgb(net, out, bicubic)
     scored = out if net.out_channels == 1 and not bool(grey.any()) else rgb
     return scored, rgb, bicubic
@@ -43,6 +48,6 @@ def predict(
 
 def super_resolve(net: nn.Module, lr: Tensor) -> Tensor:
     """RGB LR (B, 3, h, w) in [0, 1] -> RGB SR (B, 3, sh, sw) in [0, 1]."""
-    out = net(net_input(net, lr)).float()
-    bicubic = imresize(lr, net.scale) if net.out_channels == 1 else out
-    return to_rgb(net, out, bicubic)
+    upscaled = imresize(lr, net.scale) if net.pre_upsampled or net.out_channels == 1 else None
+    out = net(net_input(net, lr, upscaled=upscaled)).float()
+    return to_rgb(net, out, out if upscaled is None else upscaled)
