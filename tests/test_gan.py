@@ -323,7 +323,7 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(which,
         system.adversarial = NaNDiscriminatorLoss(3)
     saved = ModelCheckpoint(dirpath=tmp_path, filename="last", every_n_train_steps=1, enable_version_counter=False)
     fit = trainer(10, enable_checkpointing=True, callbacks=[saved], default_root_dir=tmp_path)
-    with pytest.raises(FloatingPointError, match=rf"non-finite {which} loss at training step 4 .*Stopped before"):
+    with pytest.raises(FloatingPointError, match=rf"non-finite {which} loss at training step 4: .*Stopped before"):
         fit.fit(system, train_dataloaders=loader())
     ckpt = torch.load(tmp_path / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 3

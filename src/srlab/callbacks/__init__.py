@@ -1,5 +1,6 @@
 """Lightning callbacks."""
 
 from srlab.callbacks.image_panels import ImagePanels
+from srlab.callbacks.stop import CheckpointOnStop
 
-__all__ = ["ImagePanels"]
+__all__ = ["CheckpointOnStop", "ImagePanels"]

@@ -106,6 +106,7 @@ class GANSystem(SRSystem):
                 )
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()
         model = self.trainer.strategy.model
         if isinstance(model, DistributedDataParallel) and not model.find_unused_parameters:
             # D takes no part in G's backward and G none in D's: DDP must be told, or its reducer stalls.
@@ -129,16 +130,6 @@ class GANSystem(SRSystem):
         return configs
 
     # --- training -------------------------------------------------------------------------------
-    def _check_finite(self, name: str, loss: Tensor, parts: dict[str, Tensor], step: int) -> None:
-        """Stop the run, on every process at once, before a non-finite loss reaches an optimizer."""
-        if self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(loss)), all=True):
-            return
-        values = ", ".join(f"{k} = {float(v.detach()):.4g}" for k, v in parts.items())
-        raise FloatingPointError(
-            f"non-finite {name} at training step {step + 1} (epoch {self.current_epoch}): {values}. "
-            "Stopped before its update: the last checkpoint saved is the last good one."
-        )
-
     def training_step(self, batch: dict, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         step, hr = self.global_step, batch["hr"]
@@ -151,7 +142,7 @@ class GANSystem(SRSystem):
         loss_content = self.loss(sr, hr)
         loss_adv = self.adversarial.generator(real_logits, fake_logits)
         loss_g = loss_content + self.adversarial_weight * loss_adv
-        self._check_finite("generator loss", loss_g, {"content": loss_content, "adversarial": loss_adv}, step)
+        self.check_finite("generator loss", loss_g, {"content": loss_content, "adversarial": loss_adv}, step)
         opt_g.zero_grad()
         self.manual_backward(loss_g)
         opt_g.step()
@@ -163,7 +154,7 @@ class GANSystem(SRSystem):
         for _ in range(self.d_steps):
             real_logits, fake_logits = self.discriminator(hr), self.discriminator(fake)
             loss_d = self.adversarial.discriminator(real_logits, fake_logits)
-            self._check_finite("discriminator loss", loss_d, {"loss_d": loss_d}, step)
+            self.check_finite("discriminator loss", loss_d, step=step)
             opt_d.zero_grad()
             self.manual_backward(loss_d)
             # Through the strategy (precision, DDP, clipping) but not `opt_d.step()`, which Lightning
@@ -190,6 +181,7 @@ class GANSystem(SRSystem):
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Here gradients are unscaled under 16-bit mixed precision, and whole (after DDP's all-reduce).
+        super().on_before_optimizer_step(optimizer)  # the non-finite check
         clip = self.grad_clip_g if optimizer is self.trainer.optimizers[0] else self.grad_clip_d
         if clip is not None:
             self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")

@@ -1,8 +1,11 @@
 """`SRSystem`: supervised training of any network that follows the model contract."""
 
+import time
 from collections.abc import Callable
 
 import lightning as L
+import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
@@ -12,6 +15,10 @@ from srlab.metrics import SRQuality
 from srlab.metrics.lpips import build_lpips
 from srlab.models.contract import net_input, predict, to_rgb
 from srlab.ops import rgb_to_y
+
+
+class NonFiniteError(FloatingPointError):
+    """A training loss or gradient norm that is NaN or infinite; raised before the optimizer step."""
 
 
 class SRSystem(L.LightningModule):
@@ -30,6 +37,9 @@ class SRSystem(L.LightningModule):
         adjustable_clip: VDSR's adjustable gradient clipping: each gradient is clipped to
             [-theta / lr, theta / lr] with theta this value and lr the current learning rate.
         lpips: also log `val/lpips` (torchmetrics' LPIPS), when torchvision and its weights are there.
+
+    A non-finite loss or gradient norm stops the run before its optimizer step (`NonFiniteError`);
+    `srlab.callbacks.CheckpointOnStop` then writes `last.ckpt`, the last good step.
     """
 
     def __init__(
@@ -95,8 +105,33 @@ class SRSystem(L.LightningModule):
         self.net.scale = int(batch.get("scale", self.scale))
         sr = self(batch["lr"])  # a list [intermediate..., final] for multi-output nets
         loss = self.loss(sr, self.target(batch["hr"]))
+        self.check_finite("loss", loss)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["hr"].shape[0])
         return loss
+
+    def check_finite(
+        self, name: str, value: Tensor, parts: dict[str, Tensor] | None = None, step: int | None = None
+    ) -> None:
+        """Stop the run, on every process at once, before a non-finite `value` reaches an optimizer.
+
+        `step`: the completed steps before this one (default `global_step`).
+        """
+        if self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(value)), all=True):
+            return
+        step = self.global_step if step is None else step
+        values = ", ".join(f"{k} = {float(v.detach()):.4g}" for k, v in (parts or {name: value}).items())
+        raise NonFiniteError(
+            f"non-finite {name} at training step {step + 1}: {values}. Stopped before the update; "
+            f"last.ckpt holds step {step}. Try a lower optimizer.lr, trainer.gradient_clip_val=1, "
+            "or loss=l1; resume with ckpt_path=<run>/checkpoints/last.ckpt and the changed options."
+        )
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        if self.trainer.precision in ("16-mixed", "16"):  # the grad scaler skips non-finite steps itself
+            return
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if grads:
+            self.check_finite("gradient norm", torch.nn.utils.get_total_norm(grads))
 
     def on_train_batch_end(self, outputs, batch: dict, batch_idx: int) -> None:
         self.net.scale = self.scale
@@ -149,9 +184,14 @@ class SRSystem(L.LightningModule):
             self.quality[name].reset()
             self.quality_bicubic[name].reset()
 
+    def on_fit_start(self) -> None:
+        self._fit_start = time.monotonic()
+
     def on_validation_epoch_end(self) -> None:
         psnr = self.quality[self.val_names[0]].compute()["psnr"]
         self._log_quality("val")
+        if self.trainer.state.fn == TrainerFn.FITTING:  # wall-clock seconds of training, for curves
+            self.log("train/wall_s", time.monotonic() - self._fit_start, sync_dist=False)
         if self.lpips is not None:
             self.log("val/lpips", self.lpips.compute(), sync_dist=False)
             self.lpips.reset()
