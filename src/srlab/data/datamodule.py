@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from srlab.data.bank import PatchBank
 from srlab.data.datasets import EvalImages, TrainPatches, seed_worker
 from srlab.data.degradation import degrade
 from srlab.data.images import list_images
@@ -31,6 +32,19 @@ class ShardSampler(DistributedSampler):
 
 
 Folders = list[str] | dict[str, list[str]]
+
+
+class _Steps(Dataset):
+    """`length` placeholder items: the bank's loader only counts the steps of an epoch."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> int:
+        return index
 
 
 def resolve_folders(folders: Folders, what: str) -> tuple[list[Path], list[Path] | None]:
@@ -70,6 +84,9 @@ class SRDataModule(L.LightningDataModule):
             sampled with replacement).
         blur_sigma, noise_sigma: optional Gaussian blur (pixels) before and noise (grey levels) after
             downscaling.
+        bank: cut the training patches once and keep them on the device (`srlab.data.bank`): no
+            workers and no resize per step. For small sets (T91, 291 images, the sample photos).
+        bank_stride: LR pixels between neighbouring patches of the bank.
         prepare: called once before anything is read, with the folders the stage reads (None: all),
             to download or write them.
     """
@@ -90,6 +107,8 @@ class SRDataModule(L.LightningDataModule):
         blur_sigma: float = 0.0,
         noise_sigma: float = 0.0,
         pin_memory: bool = True,
+        bank: bool = False,
+        bank_stride: int | None = None,
         prepare: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
@@ -108,6 +127,13 @@ class SRDataModule(L.LightningDataModule):
         self.patch_size, self.batch_size, self.steps_per_epoch = patch_size, batch_size, steps_per_epoch
         self.num_workers, self.cache, self.augment, self.pin_memory = num_workers, cache, augment, pin_memory
         self.blur_sigma, self.noise_sigma = blur_sigma, noise_sigma
+        if bank and (self.train_scales or noise_sigma > 0):
+            raise ValueError(
+                "data.bank=true makes each LR patch once, at data.scale and without noise: "
+                "set data.bank=false for data.train_scales or data.noise_sigma"
+            )
+        self.use_bank, self.bank_stride = bank, bank_stride or max(1, patch_size // 2)
+        self.bank: PatchBank | None = None
         self._prepare = prepare
 
     @property
@@ -133,6 +159,16 @@ class SRDataModule(L.LightningDataModule):
             processes = self.trainer.world_size if self.trainer is not None else 1
             length = self.steps_per_epoch * self.batch_size * processes  # shared out by DDP's sampler
             hr, lr = resolve_folders(self.train_dirs, "data.train")
+            if self.use_bank:
+                if lr:
+                    raise ValueError("data.bank=true makes LR patches from HR images: set data.bank=false for paired data")
+                rank = self.trainer.global_rank if self.trainer is not None else 0
+                self.bank = PatchBank(
+                    hr, self.scale, self.patch_size, self.bank_stride, self.blur_sigma, self.augment,
+                    seed=torch.initial_seed() + rank,
+                )  # fmt: skip
+                self.train_set = _Steps(self.steps_per_epoch)
+                return
             if lr and self.train_scales:
                 raise ValueError("data.train_scales needs HR-only training data: paired LR images have one scale")
             self.train_set = TrainPatches(hr, self.scale, self.patch_size, length, self.cache, self.augment, lr)
@@ -147,6 +183,8 @@ class SRDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        if self.bank is not None:  # batches are drawn from the bank in `on_after_batch_transfer`
+            return DataLoader(self.train_set, batch_size=None)
         return self._loader(
             self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True, worker_init_fn=seed_worker
         )
@@ -166,7 +204,16 @@ class SRDataModule(L.LightningDataModule):
     def test_dataloader(self) -> list[DataLoader]:
         return self._eval_loaders(self.test_sets)
 
+    def state_dict(self) -> dict:
+        return {"bank": self.bank.state_dict()} if self.bank is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.bank is not None and "bank" in state:
+            self.bank.load_state_dict(state["bank"])
+
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        if not isinstance(batch, dict):  # a step of the bank's loader
+            return self.bank.to(self.trainer.strategy.root_device).draw(self.batch_size)
         hr = batch["hr"].float().div_(255)  # (B, 3, H, W) uint8 -> float in [0, 1]
         if "lr" in batch:  # paired data
             return {**batch, "hr": hr, "lr": batch["lr"].float().div_(255)}

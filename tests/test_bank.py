@@ -1,0 +1,98 @@
+"""The patch bank: the validation degradation, D4 on the device, reproducible batches."""
+
+import numpy as np
+import pytest
+import torch
+
+from srlab.data import SRDataModule
+from srlab.data.bank import PatchBank, d4, grid
+from srlab.data.images import list_images, read_image
+
+
+@pytest.fixture
+def files(tiny_data):
+    return list_images([tiny_data["train"]])
+
+
+def test_grid_covers_the_image_and_ends_flush():
+    assert grid(10, 4, 3) == [0, 3, 6]
+    assert grid(11, 4, 3) == [0, 3, 6, 7]
+    assert grid(4, 4, 2) == [0]
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bank_lr_equals_the_on_the_fly_lr_of_the_same_crop(files, scale):
+    bank = PatchBank(files, scale, patch_size=8, stride=5, augment=False)
+    img = torch.from_numpy(read_image(files[0])[0].copy()).permute(2, 0, 1)
+    hr_size = 8 * scale
+    first_row = grid(img.shape[2], hr_size, 5 * scale)
+    # Patch j of the first row is the image's crop at (0, x_j) ...
+    for j, x in enumerate(first_row):
+        assert torch.equal(bank.hr[j], img[:, :hr_size, x : x + hr_size])
+    # ... and its LR is what the worker loader's path makes of that crop on the device.
+    on_the_fly = SRDataModule(scale, ["unused"], {"v": ["unused"]}, patch_size=8)
+    lr = on_the_fly.on_after_batch_transfer({"hr": bank.hr[: len(first_row)]}, 0)["lr"]
+    assert torch.equal(bank.lr[: len(first_row)], lr.mul(255).round().to(torch.uint8))
+    assert bank.lr.shape[1:] == (3, 8, 8) and bank.hr.shape[1:] == (3, hr_size, hr_size)
+
+
+def test_d4_gives_the_eight_flips_and_rotations_per_patch():
+    x = torch.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+    a = x[0].numpy()
+    expected = [np.rot90(a, t & 3, axes=(1, 2)) if not t & 4 else np.rot90(a.transpose(0, 2, 1), t & 3, axes=(1, 2))
+                for t in range(8)]  # fmt: skip
+    outs = []
+    for t in range(8):
+        out = d4(x, torch.tensor([t, 0]))
+        assert torch.equal(out[1], x[1])  # each patch its own transform
+        assert np.array_equal(out[0].numpy(), expected[t])
+        outs.append(out[0])
+    assert len({o.numpy().tobytes() for o in outs}) == 8
+
+
+def test_drawn_batches_are_augmented_bank_patches_on_the_bank_device(files):
+    bank = PatchBank(files, 2, patch_size=8, stride=4, seed=3)
+    batch = bank.draw(64)
+    assert batch["lr"].device == bank.lr.device and batch["hr"].dtype == torch.float32
+    hr = batch["hr"].mul(255).round().to(torch.uint8)
+    lr = batch["lr"].mul(255).round().to(torch.uint8)
+    variants = {t: d4(bank.hr, torch.full((len(bank),), t)) for t in range(8)}
+    lr_variants = {t: d4(bank.lr, torch.full((len(bank),), t)) for t in range(8)}
+    transforms = set()
+    for i in range(64):
+        found = [(t, n) for t in range(8) for n in (variants[t] == hr[i]).flatten(1).all(1).nonzero().flatten().tolist()]
+        assert found, f"drawn patch {i} is no flip/rotation of a bank patch"
+        assert any(torch.equal(lr_variants[t][n], lr[i]) for t, n in found)  # LR moved with its HR
+        transforms |= {t for t, _ in found}
+    assert len(transforms) == 8
+
+
+def test_a_seed_gives_the_same_batches_and_the_state_resumes_the_stream(files):
+    a, b = PatchBank(files, 3, 8, 4, seed=7), PatchBank(files, 3, 8, 4, seed=7)
+    first = [a.draw(8)["hr"] for _ in range(3)]
+    assert all(torch.equal(x, b.draw(8)["hr"]) for x in first)
+    assert not torch.equal(PatchBank(files, 3, 8, 4, seed=8).draw(8)["hr"], first[0])
+    state = a.state_dict()
+    following = a.draw(8)["hr"]
+    b.load_state_dict(state)
+    assert torch.equal(b.draw(8)["hr"], following)
+
+
+def test_datamodule_bank_trains_without_workers_and_refuses_what_it_cannot_make(tiny_data):
+    import lightning as L
+
+    from srlab.models import FSRCNN
+    from srlab.systems import SRSystem
+
+    dm = SRDataModule(2, [str(tiny_data["train"])], {"t": [str(tiny_data["val"])]}, patch_size=8, batch_size=4,
+                      steps_per_epoch=3, bank=True)  # fmt: skip
+    system = SRSystem(FSRCNN(2), torch.nn.L1Loss(), optimizer=lambda n: torch.optim.Adam(n.parameters()))
+    trainer = L.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu", limit_val_batches=0)  # fmt: skip
+    trainer.fit(system, datamodule=dm)
+    assert trainer.global_step == 3 and dm.train_dataloader().num_workers == 0
+    assert dm.bank is not None and len(dm.bank) > 0
+    with pytest.raises(ValueError, match="data.bank=true .*data.train_scales"):
+        SRDataModule(2, ["a"], {"v": ["b"]}, patch_size=8, bank=True, train_scales=[2, 4])
+    with pytest.raises(ValueError, match="data.bank=true .*data.noise_sigma"):
+        SRDataModule(2, ["a"], {"v": ["b"]}, patch_size=8, bank=True, noise_sigma=5)
