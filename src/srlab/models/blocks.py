@@ -18,9 +18,34 @@ class SubPixelConv(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int, scale: int, kernel_size: int = 3) -> None:
         super().__init__(conv(in_channels, out_channels * scale**2, kernel_size), nn.PixelShuffle(scale))
 
-    def forward(self, x: Tensor) -> Tensor:
-        # (B, C, H, W) -> (B, out_channels, sH, sW)
-        return super().forward(x)
+
+@torch.no_grad()
+def deconv_as_subpixel(deconv: nn.ConvTranspose2d) -> nn.Sequential:
+    """The same function as a stride-s transposed convolution whose output is s times its input
+    (FSRCNN's), as a stride-1 convolution to `out * s**2` maps and a pixel shuffle by s.
+
+    Output pixel s*q + r takes input pixel q - j through kernel tap s*j + r + padding, so each of the
+    s*s phases is a small convolution; the taps that fall outside the kernel are zero.
+    """
+    (s, _), (k, _), (p, _) = deconv.stride, deconv.kernel_size, deconv.padding
+    if deconv.groups != 1 or deconv.dilation != (1, 1) or deconv.output_padding != (s - 1, s - 1) or k - 2 * p != 1:
+        raise ValueError(f"deconv_as_subpixel needs output = stride x input, got {deconv}")
+    taps = range(-((p + s - 1) // s), (k - 1 - p) // s + 1)  # j over every phase
+    half = max(-taps.start, taps.stop - 1)
+    c_in, c_out = deconv.in_channels, deconv.out_channels
+    weight = deconv.weight.new_zeros(c_out, s, s, c_in, 2 * half + 1, 2 * half + 1)
+    for ry in range(s):
+        for rx in range(s):
+            for jy in taps:
+                for jx in taps:
+                    ky, kx = s * jy + ry + p, s * jx + rx + p
+                    if 0 <= ky < k and 0 <= kx < k:  # (c_in, c_out) -> (c_out, c_in)
+                        weight[:, ry, rx, :, half - jy, half - jx] = deconv.weight[:, :, ky, kx].T
+    conv2d = nn.Conv2d(c_in, c_out * s * s, 2 * half + 1, padding=half, bias=deconv.bias is not None)
+    conv2d.weight.copy_(weight.reshape(c_out * s * s, c_in, 2 * half + 1, 2 * half + 1))
+    if deconv.bias is not None:
+        conv2d.bias.copy_(deconv.bias.repeat_interleave(s * s))
+    return nn.Sequential(conv2d, nn.PixelShuffle(s))
 
 
 class Upsampler(nn.Sequential):
@@ -43,10 +68,6 @@ class Upsampler(nn.Sequential):
             if act is not None:
                 layers.append(act())
         super().__init__(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        # (B, F, H, W) -> (B, F, sH, sW)
-        return super().forward(x)
 
 
 class ResidualBlock(nn.Module):
