@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 
 from conftest import ROOT, closed_port_url, compose_train, photo_crops, write_images
 from srlab.data import SRDataModule, catalog
-from srlab.data.catalog import DATA_SETS, Archive, DataSets, DataSetUnavailable, ensure
+from srlab.data.catalog import DATA_SETS, Archive, BadDataSet, DataSets, DataSetUnavailable, ensure
 from srlab.data.datasets import TrainPatches
 from srlab.data.download import DownloadError
 from srlab.data.images import list_images, read_image
@@ -55,12 +55,12 @@ def test_catalog_entries_are_well_formed():
     assert folders["DIV2K/DIV2K_train_LR_bicubic/X3"].archive.url.endswith("/DIV2K_train_LR_bicubic_X3.zip")
 
 
-
-def serve_locally(monkeypatch, names: list[str], archive: Archive) -> None:
-    """Point the folders of data sets `names` at `archive`, keeping their paths inside it and under the root."""
+def serve_locally(monkeypatch, names: list[str], archive: Archive, images: dict[str, int]) -> None:
+    """Point the folders of data sets `names` at `archive`, keeping their paths inside it and under the root,
+    with the numbers of images the small stand-in archive holds ({folder path: images})."""
     for name in names:
         data_set = DATA_SETS[name]
-        folders = tuple(replace(f, archive=archive) for f in data_set.folders)
+        folders = tuple(replace(f, archive=archive, images=images[f.path]) for f in data_set.folders)
         monkeypatch.setitem(catalog.DATA_SETS, name, replace(data_set, folders=folders))
 
 
@@ -87,7 +87,8 @@ def benchmark_tar(tmp_path) -> tuple[bytes, dict[str, list[Path]]]:
 def test_data_sets_download_once_unpack_their_folders_and_then_do_nothing(benchmark_tar, server, monkeypatch, tmp_path):
     body, images = benchmark_tar
     archive = Archive(server.serve("benchmark.tar", body), md5=hashlib.md5(body).hexdigest())
-    serve_locally(monkeypatch, ["set5", "set14"], archive)
+    counts = {"Set5": 3, "Set14": 2}
+    serve_locally(monkeypatch, ["set5", "set14"], archive, counts)
     root = tmp_path / "data"
     prepare = DataSets(root, ["set5", "set14"])
     prepare()
@@ -97,7 +98,7 @@ def test_data_sets_download_once_unpack_their_folders_and_then_do_nothing(benchm
         assert [p.read_bytes() for p in list_images([root / name])] == [p.read_bytes() for p in files]
     assert prepare.folders() == [root / "Set5", root / "Set14"]
 
-    serve_locally(monkeypatch, ["set5", "set14"], replace(archive, url=closed_port_url("benchmark.tar")))
+    serve_locally(monkeypatch, ["set5", "set14"], replace(archive, url=closed_port_url("benchmark.tar")), counts)
     prepare()  # present: nothing fetched, no error although the server is gone
     assert ensure("set5", root) == [root / "Set5"]
 
@@ -121,7 +122,7 @@ def test_a_stage_fetches_only_the_folders_it_reads(tiny_data, monkeypatch, tmp_p
 
 def test_offline_error_names_url_and_the_folder_to_fill_by_hand(monkeypatch, tmp_path):
     url = closed_port_url("benchmark.tar")
-    serve_locally(monkeypatch, ["set14"], Archive(url))
+    serve_locally(monkeypatch, ["set14"], Archive(url), {"Set14": 14})
     with pytest.raises(DownloadError) as failure:
         ensure("set14", tmp_path)
     message = str(failure.value)
@@ -133,7 +134,10 @@ def test_manga109_says_where_to_request_it_and_works_when_put_there_by_hand(tmp_
     with pytest.raises(DataSetUnavailable) as failure:
         DataSets(tmp_path, ["manga109"])()
     assert "manga109.org" in str(failure.value) and str(tmp_path / "Manga109") in str(failure.value)
-    write_images(tmp_path / "Manga109", photo_crops([(20, 20)]))
+    write_images(tmp_path / "Manga109", photo_crops([(8, 8)] * 108))
+    with pytest.raises(BadDataSet, match=r"Manga109: 108, not 109; put the 109 images there"):
+        ensure("manga109", tmp_path)  # one short: not the benchmark
+    write_images(tmp_path / "extra", photo_crops([(8, 8)])).joinpath("img00.png").rename(tmp_path / "Manga109/last.png")
     assert ensure("manga109", tmp_path) == [tmp_path / "Manga109"]
 
 
@@ -204,7 +208,9 @@ def test_read_image_names_a_bad_npy_file(tmp_path):
 def test_prepare_command_downloads_and_converts(server, monkeypatch, tmp_path, capsys):
     folder = write_images(tmp_path / "src", photo_crops([(40, 44)] * 2, seed=6))
     body = tar_of({f"DIV2K_train_HR/{p.name}": p for p in list_images([folder])})
-    serve_locally(monkeypatch, ["div2k"], Archive(server.serve("DIV2K_train_HR.tar", body)))
+    serve_locally(
+        monkeypatch, ["div2k"], Archive(server.serve("DIV2K_train_HR.tar", body)), {"DIV2K/DIV2K_train_HR": 2}
+    )
     root = tmp_path / "data"
     main(["div2k", "--root", str(root)])
     out = root / "DIV2K" / "DIV2K_train_HR_npy"

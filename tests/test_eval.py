@@ -81,7 +81,7 @@ def test_eval_logs_a_wandb_table(tiny_data, tmp_path):
 
 def test_data_set_config_with_its_folders_present(tmp_path):
     """`data=set5` reads ${paths.data_dir}/Set5; when the folder is there nothing is fetched."""
-    write_images(tmp_path / "data" / "Set5", photo_crops([(48, 40)] * 2, seed=5))
+    write_images(tmp_path / "data" / "Set5", photo_crops([(48, 40)] * 5, seed=5))  # Set5 must hold its 5 images
     overrides = ["data=set5", "logger=csv", f"paths.data_dir={tmp_path}/data", f"paths.log_dir={tmp_path}", "scales=[2]"]
     rows = evaluate(compose_train(overrides, tmp_path / "run", "eval"))
-    assert {r["set"] for r in rows} == {"set5"} and len(rows) == 2
+    assert {r["set"] for r in rows} == {"set5"} and len(rows) == 5

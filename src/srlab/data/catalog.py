@@ -10,23 +10,35 @@ unpacked if space is short) and only the image folders are unpacked:
 
 Checksums: DIV2K's SHA-256 are TensorFlow Datasets' (`url_checksums/div2k.txt`); the MD5 of EDSR's
 `benchmark.tar` and `Flickr2K.tar` are those torchSR checks. The others publish none: `None` here, and
-the downloader prints the SHA-256 it computes so that it can be pinned.
+the downloader prints the SHA-256 it computes so that it can be pinned. Every archive, downloaded or
+saved by hand, is checked before it is unpacked, and every folder unpacked must hold its known number
+of images. Each unpacked folder keeps a small record (`MARKER`: the archive, its SHA-256, and each
+image's size) so that later runs notice a changed or missing image without hashing anything; a folder
+filled by hand has no record and must hold the known number of images.
 
     ensure("set5", "data")                        # -> [Path("data/Set5")]
     SRDataModule(..., prepare=DataSets("data", ["div2k", "set5"]))  # reads data/DIV2K/DIV2K_train_HR_npy
 """
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from srlab.data.download import console, download, extract
+from srlab.data.download import download_checked, extract
 from srlab.data.images import list_images
 from srlab.data.layout import convert, npy_folder
+
+MARKER = ".srlab-unpacked.json"
 
 
 class DataSetUnavailable(FileNotFoundError):
     """A data set that cannot be downloaded automatically (its licence asks users to request it)."""
+
+
+class BadDataSet(ValueError):
+    """A data set folder without the images it should hold: too few, too many, or changed since unpacked."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +162,11 @@ def ensure(name: str, root: str | Path) -> list[Path]:
 
 
 def _fetch(folders: Iterable[Folder], root: Path) -> None:
-    """Download and unpack the folders not yet under `root`, each archive once for all its folders."""
+    """Check the folders already under `root`; download and unpack the others, each archive once."""
     missing: dict[Archive, list[Folder]] = {}
     for folder in dict.fromkeys(folders):
         if (root / folder.path).is_dir():
+            _check_present(folder, root / folder.path)
             continue
         if folder.archive is None:
             raise DataSetUnavailable(
@@ -163,7 +176,7 @@ def _fetch(folders: Iterable[Folder], root: Path) -> None:
         missing.setdefault(folder.archive, []).append(folder)
     for archive, wanted in missing.items():
         hint = "; or put " + ", ".join(f"the {f.images} images of {f.path} into {root / f.path}" for f in wanted)
-        file = download(
+        file, sha256 = download_checked(
             archive.url,
             root / "downloads",
             filename=archive.filename,
@@ -171,11 +184,55 @@ def _fetch(folders: Iterable[Folder], root: Path) -> None:
             md5=archive.md5,
             hint=hint,
         )
-        extract(file, {folder.inside: root / folder.path for folder in wanted})
-        for folder in wanted:
-            found = len(list_images([root / folder.path]))
-            if found != folder.images:
-                console.print(f"{root / folder.path} holds {found} images, not {folder.images}", style="yellow")
+        check = partial(_check_unpacked, {root / f.path: f for f in wanted}, file, sha256)
+        extract(file, {folder.inside: root / folder.path for folder in wanted}, verify=check)
+
+
+def _images(folder: Path) -> dict[str, int]:
+    """The images directly in `folder`: {name: size in bytes}."""
+    try:
+        return {p.name: p.stat().st_size for p in list_images([folder])}
+    except FileNotFoundError:  # it holds none
+        return {}
+
+
+def _check_unpacked(folders: Mapping[Path, Folder], archive: Path, sha256: str, unpacked: Path, dest: Path) -> None:
+    """Check that `unpacked` (to become `dest`) holds its set's number of images, and record them there."""
+    folder, images = folders[dest], _images(unpacked)
+    if len(images) != folder.images:
+        raise BadDataSet(
+            f"{archive} gives {folder.path} the wrong number of images: {len(images)}, not {folder.images}; it is "
+            "incomplete or not the published archive: delete it and run again to download it, or save it again by hand"
+        )
+    record = {"archive": archive.name, "sha256": sha256, "images": images}
+    (unpacked / MARKER).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _check_present(folder: Folder, path: Path) -> None:
+    """Check a folder already there: against its record when it was unpacked, else its number of images."""
+    images, marker = _images(path), path / MARKER
+    if not marker.is_file():  # filled by hand
+        if len(images) != folder.images:
+            fix = "delete it to download it again" if folder.archive else f"put the {folder.images} images there"
+            raise BadDataSet(
+                f"{path} has the wrong number of images for {folder.path}: {len(images)}, not {folder.images}; {fix}"
+            )
+        return
+    try:
+        record = json.loads(marker.read_text())
+        archive, recorded = record["archive"], record["images"]
+    except (ValueError, KeyError, TypeError):
+        raise BadDataSet(f"{marker} is damaged: delete {path} to unpack it again") from None
+    if images != recorded:
+        changed = [
+            f"{name} {'missing' if name not in images else 'added' if name not in recorded else 'altered'}"
+            for name in sorted(images.keys() | recorded.keys())
+            if images.get(name) != recorded.get(name)
+        ]
+        listed = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        raise BadDataSet(
+            f"{path} changed since it was unpacked from {archive} ({listed}): delete it to unpack it again"
+        )
 
 
 class DataSets:
@@ -227,7 +284,8 @@ class DataSets:
         if folders is not None:
             wanted = {Path(f).resolve() for f in folders}
             targets = {path: f for path, f in targets.items() if path.resolve() in wanted}
-        _fetch([folder for path, folder in targets.items() if not path.is_dir()], self.root)
+        # a folder read as it is is checked on every run; one read through its .npy layout, only to convert it
+        _fetch([f for path, f in targets.items() if path == self.root / f.path or not path.is_dir()], self.root)
         for path, folder in targets.items():
             if path != self.root / folder.path:
                 convert(self.root / folder.path, path, self.tile, self.step, self.workers)

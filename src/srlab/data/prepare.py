@@ -2,6 +2,9 @@
 
     python -m srlab.data.prepare div2k benchmark             # download if needed, convert DIV2K
     python -m srlab.data.prepare df2k --tile 480 --step 240  # DIV2K + Flickr2K, as tiles
+
+An error (offline, a checksum that does not match, an unsafe or incomplete archive) is one message and
+exit status 1; `--debug` shows its traceback.
 """
 
 import argparse
@@ -27,10 +30,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tile", type=int, help="cut the converted images into tiles of this many pixels")
     parser.add_argument("--step", type=int, help="pixels between tiles (default: half a tile)")
     parser.add_argument("--workers", type=int, help="conversion threads (default: one per core)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     args = parser.parse_args(argv)
     npy = None if args.npy is None else args.names if args.npy else []
     sets = DataSets(args.root, args.names, npy=npy, tile=args.tile, step=args.step, workers=args.workers)
-    sets()
+    try:
+        sets()
+    except (OSError, ValueError) as err:  # offline, a bad checksum or archive, an incomplete set, a bad image
+        if args.debug:
+            raise
+        parser.exit(1, f"error: {err}\n")
     print("Ready:", *sets.folders(), sep="\n  ")
 
 
