@@ -23,6 +23,7 @@ OPTIONS = [
     (folder.name, path.stem)
     for folder in sorted(p for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
     for path in sorted(folder.glob("*.yaml"))
+    if not path.stem.startswith("_")  # shared bases such as model/_sr_system
 ]
 MODELS = [option for group, option in OPTIONS if group == "model"]
 # What an option needs besides the tiny run's overrides.
