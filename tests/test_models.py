@@ -56,3 +56,18 @@ def test_system_feeds_y_nets_and_merges_bicubic_cbcr():
     rgb_system = SRSystem(Bicubic(scale=2), nn.MSELoss(), optimizer=None)
     torch.testing.assert_close(rgb_system(lr), bicubic)
     assert rgb_system.target(bicubic) is bicubic
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_deconv_as_subpixel_is_the_same_function_as_fsrcnns_deconvolution(scale):
+    from srlab.models import FSRCNN
+    from srlab.models.blocks import deconv_as_subpixel
+
+    deconv = FSRCNN(scale).deconvolution
+    torch.nn.init.normal_(deconv.weight)
+    torch.nn.init.normal_(deconv.bias)
+    x = torch.randn(2, 56, 9, 11, dtype=torch.float64)
+    subpixel = deconv_as_subpixel(deconv.double())
+    assert torch.allclose(subpixel(x), deconv(x), atol=1e-10)
+    with pytest.raises(ValueError, match="output = stride x input"):
+        deconv_as_subpixel(torch.nn.ConvTranspose2d(4, 1, 9, stride=scale, padding=3))

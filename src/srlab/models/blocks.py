@@ -41,7 +41,8 @@ def deconv_as_subpixel(deconv: nn.ConvTranspose2d) -> nn.Sequential:
                     ky, kx = s * jy + ry + p, s * jx + rx + p
                     if 0 <= ky < k and 0 <= kx < k:  # (c_in, c_out) -> (c_out, c_in)
                         weight[:, ry, rx, :, half - jy, half - jx] = deconv.weight[:, :, ky, kx].T
-    conv2d = nn.Conv2d(c_in, c_out * s * s, 2 * half + 1, padding=half, bias=deconv.bias is not None)
+    conv2d = nn.Conv2d(c_in, c_out * s * s, 2 * half + 1, padding=half, bias=deconv.bias is not None,
+                       device=weight.device, dtype=weight.dtype)  # fmt: skip
     conv2d.weight.copy_(weight.reshape(c_out * s * s, c_in, 2 * half + 1, 2 * half + 1))
     if deconv.bias is not None:
         conv2d.bias.copy_(deconv.bias.repeat_interleave(s * s))

@@ -1,0 +1,115 @@
+"""Start every paper recipe (`conf/experiment/*.yaml`) for a short budget and check that none diverges.
+
+    python scripts/smoke_recipes.py                                  # every recipe, 300 steps each
+    python scripts/smoke_recipes.py fsrcnn_t91_x3 srcnn_t91_x3 --steps 300
+    python scripts/smoke_recipes.py --heavy-batch 2 --heavy-patch 16 # shrink only the batches of large nets
+
+Each recipe runs as `python train.py experiment=<name>` at full width (the paper's network), with its own
+optimiser, loss and schedule. Where its training set is absent, it reads `--train` (default data/T91)
+and validates on `--val` (default data/Set5); perceptual losses use random VGG weights when the
+ImageNet ones are not in data/weights. Nets over `--heavy-params` parameters train on batches of
+`--heavy-batch` patches of `--heavy-patch` LR pixels, so a CPU finishes (the table says so).
+Prints a Markdown table: finite loss, the mean of the first and last tenth of the logged losses,
+validation PSNR against bicubic.
+"""
+
+import argparse
+import csv
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("SRLAB_ROOT", str(ROOT))
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+
+def overrides_for(name: str, args: argparse.Namespace) -> tuple[list[str], str]:
+    """The recipe's overrides for a short local run, and a note on what was changed."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+    from omegaconf import DictConfig, OmegaConf
+
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={name}"])
+    out = [f"experiment={name}", f"trainer.max_steps={args.steps}", f"data.steps_per_epoch={args.steps}",
+           "trainer.check_val_every_n_epoch=1", "logger=csv", "trainer.log_every_n_steps=5"]  # fmt: skip
+    notes = []
+    train = cfg.data.train
+    folders = [*train["hr"], *train["lr"]] if isinstance(train, DictConfig) else list(train)
+    if not all(Path(f).exists() for f in folders):
+        out += [f"data.train=[{args.train}]", f"data.val={{set5:[{args.val}]}}", "data.prepare=null",
+                "data.cache=true"]  # fmt: skip
+        notes.append(f"data {Path(args.train).name}")
+
+    def vgg(path: str) -> list[str]:
+        node = OmegaConf.select(cfg, path)
+        if not isinstance(node, DictConfig):
+            return []
+        found = [f"{path}.pretrained=false"] if "pretrained" in node else []
+        return found + [o for key in node if key != "pretrained" for o in vgg(f"{path}.{key}")]
+
+    if (random := vgg("loss")) and not (ROOT / "data" / "weights").is_dir():
+        out += random
+        notes.append("random VGG")
+    net = instantiate(cfg.model.net)
+    params = sum(p.numel() for p in net.parameters())
+    if params > args.heavy_params:
+        out += [f"data.batch_size={args.heavy_batch}", f"data.patch_size={args.heavy_patch}"]
+        notes.append(f"batch {args.heavy_batch} x {args.heavy_patch}px ({params / 1e6:.1f}M params)")
+        if "discriminator" in cfg.model:
+            out.append(f"model.discriminator.input_size={args.heavy_patch * cfg.data.scale}")
+    return out, ", ".join(notes) or "as the recipe"
+
+
+def losses(metrics_csv: Path) -> list[float]:
+    with open(metrics_csv) as f:
+        rows = list(csv.DictReader(f))
+    key = next(k for k in ("train/loss", "train/loss_g") if rows and k in rows[0])
+    return [float(r[key]) for r in rows if r.get(key)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="recipes (default: every conf/experiment/*.yaml)")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--train", default=str(ROOT / "data" / "T91"))
+    parser.add_argument("--val", default=str(ROOT / "data" / "Set5"))
+    parser.add_argument("--out", type=Path, default=ROOT / "logs" / "smoke")
+    parser.add_argument("--heavy-params", type=float, default=2e6)
+    parser.add_argument("--heavy-batch", type=int, default=2)
+    parser.add_argument("--heavy-patch", type=int, default=16)
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per recipe")
+    args = parser.parse_args()
+    names = args.names or sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+    print(f"| recipe | steps | run | loss finite | first / last loss | val PSNR (bicubic) | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        overrides, note = overrides_for(name, args)
+        run = args.out / name
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)  # fmt: skip
+        seconds = time.monotonic() - start
+        metrics = next(run.glob("csv/version_*/metrics.csv"), None)
+        values = losses(metrics) if metrics else []
+        finite = bool(values) and all(math.isfinite(v) for v in values) and proc.returncode == 0
+        tenth = max(1, len(values) // 10)
+        first_last = f"{sum(values[:tenth]) / tenth:.4g} / {sum(values[-tenth:]) / tenth:.4g}" if values else "-"
+        psnr = "-"
+        if (run / "metrics.json").exists():
+            import json
+
+            m = json.loads((run / "metrics.json").read_text())
+            psnr = f"{m.get('val/psnr', float('nan')):.2f} ({m.get('val/psnr_bicubic', float('nan')):.2f})"
+        status = "yes" if finite else ("no" if proc.returncode == 0 or "non-finite" in proc.stderr else f"exit {proc.returncode}")
+        print(f"| {name} | {args.steps} | {note} | {status} | {first_last} | {psnr} | {seconds:.0f} |", flush=True)
+        if proc.returncode != 0:
+            (run / "smoke_error.txt").write_text(proc.stderr[-5000:])
+
+
+if __name__ == "__main__":
+    main()
