@@ -6,6 +6,7 @@ from typing import Any
 from hydra.utils import get_object, instantiate
 from torch import nn
 
+from srlab.pretrained import entry, load_pretrained
 from srlab.systems.checkpoint import load_net_weights, read_checkpoint
 
 CONTRACT = ("scale", "scales", "in_channels", "out_channels", "pre_upsampled")
@@ -22,6 +23,13 @@ def load_net(ckpt_path: str | Path) -> nn.Module:
         raise ValueError(f"{ckpt_path} has no net_config, so its network cannot be rebuilt: was it written by train.py?")
     net = net_from_config(ckpt["net_config"], source=str(ckpt_path))
     load_net_weights(net, ckpt, f"ckpt_path {ckpt_path}")
+    return net.eval()
+
+
+def pretrained_net(name: str) -> nn.Module:
+    """The network of a shipped weight (`srlab.pretrained`), in eval mode on the CPU."""
+    net = net_from_config(entry(name)["net"], source=f"pretrained={name}")
+    load_pretrained(net, name)
     return net.eval()
 
 

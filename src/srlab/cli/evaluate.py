@@ -12,13 +12,14 @@ from rich.console import Console
 from rich.progress import Progress
 from torch import nn
 
-from srlab.cli.checkpoint import load_net
+from srlab.cli.checkpoint import load_net, pretrained_net
 from srlab.cli.config import instantiate_all, print_config_tree
 from srlab.inference import self_ensemble
 from srlab.metrics.quality import image_quality
 from srlab.models import Bicubic
 from srlab.models.contract import predict
 from srlab.ops import imresize
+from srlab.pretrained import entry, names
 
 Row = dict[str, str | int | float]
 
@@ -30,17 +31,32 @@ def evaluate(cfg: DictConfig) -> list[Row]:
     and returns the per-image rows.
     """
     output_dir = Path(cfg.paths.output_dir)
-    keys = ["data", "ckpt_path", "scales", "self_ensemble", "device", "paths"]
+    keys = ["data", "ckpt_path", "pretrained", "scales", "self_ensemble", "device", "paths"]
     print_config_tree(OmegaConf.masked_copy(cfg, keys), output_dir)
-    net = load_net(cfg.ckpt_path) if cfg.get("ckpt_path") else _net_without_checkpoint(cfg)
-    device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
-    net.to(device).eval()
+    if cfg.get("ckpt_path") and cfg.get("pretrained"):
+        raise ValueError("give ckpt_path=<checkpoint> or pretrained=<name>, not both")
+    if cfg.get("pretrained") == "all":
+        return evaluate_zoo(cfg, output_dir)
+    if cfg.get("ckpt_path"):
+        net, source = load_net(cfg.ckpt_path), cfg.ckpt_path
+    elif cfg.get("pretrained"):
+        net, source = pretrained_net(cfg.pretrained), f"pretrained={cfg.pretrained}"
+    else:
+        net, source = _net_without_checkpoint(cfg), None
     name = type(net).__name__
     scales = list(cfg.scales) if cfg.get("scales") else ([2, 3, 4] if isinstance(net, Bicubic) else [net.scale])
+    rows = _score(net, name, scales, cfg, source)
+    _write(rows, output_dir, cfg, name, markdown_table(rows))
+    return rows
 
+
+def _score(net: nn.Module, name: str, scales: list[int], cfg: DictConfig, source: str | None) -> list[Row]:
+    """Per-image rows of `net` (as `name`) and bicubic on every set of `cfg.data` at each scale."""
+    device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    net.to(device).eval()
     rows: list[Row] = []
     for scale in scales:
-        _set_scale(net, scale, cfg.get("ckpt_path"))
+        _set_scale(net, scale, source)
         with open_dict(cfg):
             cfg.data.scale = scale
         datamodule = instantiate(cfg.data)
@@ -48,9 +64,33 @@ def evaluate(cfg: DictConfig) -> list[Row]:
         methods = {"Bicubic": None, name: net} | ({f"{name}+": self_ensemble(net)} if cfg.self_ensemble else {})
         for set_name, loader in zip(datamodule.test_names, datamodule.test_dataloader()):
             rows += _score_set(net, methods, datamodule, loader, set_name, scale, device)
-
-    _write(rows, output_dir, cfg, name)
     return rows
+
+
+def evaluate_zoo(cfg: DictConfig, output_dir: Path) -> list[Row]:
+    """Every shipped weight at its scale on the sets of `cfg.data`, against its paper and bicubic."""
+    rows: list[Row] = []
+    for weight in names():
+        rows += _score(pretrained_net(weight), weight, [entry(weight)["net"]["scale"]], cfg, f"pretrained={weight}")
+    _write(rows, output_dir, cfg, "the shipped weights", zoo_table(rows))
+    return rows
+
+
+def zoo_table(rows: list[Row]) -> str:
+    """One row per shipped weight and set: ours, the paper's figure, the difference and bicubic."""
+    means = summarise(rows)
+    lines = ["| weight | scale | set | ours PSNR / SSIM | paper PSNR / SSIM | ours - paper (dB) | bicubic PSNR / SSIM |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (method, scale, set_name), (psnr, ssim) in means.items():
+        if method == "Bicubic":
+            continue
+        paper = entry(method).get("paper", {}).get(set_name)
+        bicubic = means[("Bicubic", scale, set_name)]
+        paper_cell = "-" if paper is None else f"{paper['psnr']:.2f} / " + (f"{paper['ssim']:.4f}" if paper.get("ssim") else "-")
+        gap = "-" if paper is None else f"{psnr - paper['psnr']:+.2f}"
+        lines.append(f"| {method} | x{scale} | {set_name} | {psnr:.2f} / {ssim:.4f} | {paper_cell} | {gap} | "
+                     f"{bicubic[0]:.2f} / {bicubic[1]:.4f} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def _net_without_checkpoint(cfg: DictConfig) -> nn.Module:
@@ -114,8 +154,7 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _write(rows: list[Row], output_dir: Path, cfg: DictConfig, name: str) -> None:
-    table = markdown_table(rows)
+def _write(rows: list[Row], output_dir: Path, cfg: DictConfig, name: str, table: str) -> None:
     (output_dir / "results.md").write_text(table + "\n")
     with open(output_dir / "per_image.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -132,6 +171,6 @@ def _write(rows: list[Row], output_dir: Path, cfg: DictConfig, name: str) -> Non
             logger.log_table("eval/per_image", columns=list(rows[0]), data=[list(r.values()) for r in rows])
             logger.experiment.finish()
     console = Console()
-    console.print(f"\n{name}, checkpoint {cfg.get('ckpt_path') or '(none)'}\n")
+    console.print(f"\n{name}, checkpoint {cfg.get('ckpt_path') or cfg.get('pretrained') or '(none)'}\n")
     console.print(table, markup=False)
     console.print(f"\nrun directory: {output_dir}")

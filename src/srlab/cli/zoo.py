@@ -4,6 +4,8 @@ FLOPs per output megapixel.
     srlab models                 # a table in the terminal (also: python -m srlab.cli.zoo models)
     srlab models --markdown      # the table of docs/models.md
 
+The last column names the weights that ship inside the package (`pretrained=<name>`) and their Set5 PSNR.
+
 FLOPs count 2 per multiply-add (PyTorch's `FlopCounterMode`), measured on a 48x48-pixel output tile.
 """
 
@@ -21,6 +23,7 @@ from rich.table import Table
 from torch.utils.flop_counter import FlopCounterMode
 
 from srlab.models.contract import net_input
+from srlab.pretrained import manifest
 
 CONF = Path(os.environ.get("SRLAB_ROOT", Path(__file__).resolve().parents[3])) / "conf"
 ANY_SCALE = (2, 3, 4)  # listed for models that take any integer scale
@@ -54,7 +57,7 @@ def describe(name: str, net_cfg) -> ModelInfo:
 
 def zoo() -> list[ModelInfo]:
     """One entry per `conf/model/*.yaml`."""
-    names = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+    names = sorted(p.stem for p in (CONF / "model").glob("*.yaml") if not p.stem.startswith("_"))
     infos = []
     with initialize_config_dir(str(CONF), version_base="1.3"):
         for name in names:
@@ -75,11 +78,18 @@ def rows(infos: list[ModelInfo]) -> list[list[str]]:
             " ".join(f"x{s}" for s in i.scales),
             " / ".join(f"{p:,}" for p in params),
             " / ".join(f"{i.gflops_per_mp[s]:.1f}" for s in i.scales),
+            shipped_weights(i.name),
         ])  # fmt: skip
     return out
 
 
-COLUMNS = ["model=", "class", "input", "scales", "parameters", "GFLOPs per output MP"]
+def shipped_weights(model: str) -> str:
+    """The shipped weights of `model=` (`pretrained=` names) with their Set5 PSNR, or '-'."""
+    weights = [f"{name} ({w['scores']['set5']['psnr']:.2f} dB)" for name, w in sorted(manifest().items()) if w["model"] == model]
+    return ", ".join(weights) or "-"
+
+
+COLUMNS = ["model=", "class", "input", "scales", "parameters", "GFLOPs per output MP", "shipped weights (Set5 PSNR)"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     table = Table(title="srlab model zoo (conf/model); one figure per scale where it changes")
     for c in COLUMNS:
-        table.add_column(c, justify="right" if c in COLUMNS[4:] else "left")
+        table.add_column(c, justify="right" if c in COLUMNS[4:6] else "left")
     for row in table_rows:
         table.add_row(*row)
     Console(width=160).print(table)

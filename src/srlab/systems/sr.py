@@ -15,6 +15,7 @@ from srlab.metrics import SRQuality
 from srlab.metrics.lpips import build_lpips
 from srlab.models.contract import net_input, predict, to_rgb
 from srlab.ops import rgb_to_y
+from srlab.pretrained import load_pretrained
 
 
 class NonFiniteError(FloatingPointError):
@@ -37,6 +38,7 @@ class SRSystem(L.LightningModule):
         adjustable_clip: VDSR's adjustable gradient clipping: each gradient is clipped to
             [-theta / lr, theta / lr] with theta this value and lr the current learning rate.
         lpips: also log `val/lpips` (torchmetrics' LPIPS), when torchvision and its weights are there.
+        pretrained: the name of a shipped weight (`srlab.pretrained`) that the net starts from.
 
     A non-finite loss or gradient norm stops the run before its optimizer step (`NonFiniteError`);
     `srlab.callbacks.CheckpointOnStop` then writes `last.ckpt`, the last good step.
@@ -51,8 +53,11 @@ class SRSystem(L.LightningModule):
         compile: bool = False,
         adjustable_clip: float | None = None,
         lpips: bool = False,
+        pretrained: str | None = None,
     ) -> None:
         super().__init__()
+        if pretrained is not None:
+            load_pretrained(net, pretrained)
         self.net, self.loss = net, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.compile_net = compile
