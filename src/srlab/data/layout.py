@@ -12,10 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from rich.progress import track
 
-from srlab.data.images import list_images, read_image
+from srlab.data.images import image_size, list_images, read_image
 
 
 def npy_folder(folder: str | Path, tile: int | None = None, step: int | None = None) -> Path:
@@ -86,8 +85,7 @@ def _convert_image(path: Path, work: Path, tile: int | None, step: int | None) -
     if tile is None:
         names = {(0, 0, None): f"{path.stem}.npy"}
     else:
-        with Image.open(path) as img:  # reads the header only
-            width, height = img.size
+        height, width = image_size(path)  # reads the header only
         corners = tile_corners(height, width, tile, step)
         names = {(top, left, tile): f"{path.stem}_t{k:03d}.npy" for k, (top, left) in enumerate(corners)}
     if all((work / name).exists() for name in names.values()):

@@ -1,11 +1,12 @@
 """Inference with trained networks: the RGB upscaler, tiling, self-ensemble, image files, export.
 
-Pure PyTorch (and OpenCV for files); `srlab.cli.upscale` drives it from Hydra configs.
+Pure PyTorch (and `srlab.data.images` and OpenCV for files); `srlab.cli.upscale` drives it from Hydra configs.
 """
 
+from srlab.data.images import list_images
 from srlab.inference.ensemble import self_ensemble
 from srlab.inference.export import export_metadata, export_onnx, export_torchscript
-from srlab.inference.io import DecodedImage, list_images, read_image, write_image
+from srlab.inference.io import DecodedImage, read_image, write_image
 from srlab.inference.tiling import tile_count, upscale_tiled
 from srlab.inference.upscaler import RGBUpscaler
 

@@ -1,7 +1,7 @@
 """Reading images for inference and writing results in kind: grey stays grey, alpha and 16 bits survive.
 
-OpenCV decodes and encodes here (Pillow cannot hold 16-bit colour). Pixels are taken as stored: EXIF
-orientation is not applied, and grey images with alpha come back as RGBA.
+Files are read by `srlab.data.images.decode_image`, the reader of training and evaluation too (EXIF
+orientation applied, bit depth from the file); OpenCV encodes here.
 """
 
 from dataclasses import dataclass
@@ -12,10 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from srlab.data.images import decode_image
 from srlab.ops import rgb_to_y
 
-# What OpenCV decodes, as file suffixes.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".pbm")
 _PEAK = {8: 255.0, 16: 65535.0}
 
 
@@ -29,37 +28,19 @@ class DecodedImage:
     bits: int  # 8 or 16
 
 
-def list_images(path: Path) -> list[Path]:
-    """`path` itself if it is a file, else the images directly inside the folder `path`, sorted."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"input {path} does not exist")
-    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not found:
-        raise FileNotFoundError(f"input folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    return found
-
-
 def read_image(path: Path) -> DecodedImage:
-    """Decode an 8- or 16-bit grey, RGB or RGBA image file."""
-    if not path.is_file():
-        raise FileNotFoundError(f"image {path} does not exist")
-    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise OSError(f"cannot decode image {path}")
-    bits = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(arr.dtype)
-    if bits is None:
-        raise ValueError(f"image {path} has {arr.dtype} pixels; only 8- and 16-bit images are supported")
-    # (h, w) grey, (h, w, 3) BGR or (h, w, 4) BGRA -> (1, C, h, w) in [0, 1]
-    x = torch.from_numpy(arr.astype(np.float32) / _PEAK[bits])
-    x = x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None]
-    if x.shape[1] == 1:
-        return DecodedImage(rgb=x.expand(-1, 3, -1, -1).contiguous(), alpha=None, grey=True, bits=bits)
-    if x.shape[1] not in (3, 4):
-        raise ValueError(f"image {path} has {x.shape[1]} channels; expected 1 (grey), 3 (RGB) or 4 (RGBA)")
-    alpha = x[:, 3:] if x.shape[1] == 4 else None
-    return DecodedImage(rgb=x[:, [2, 1, 0]].contiguous(), alpha=alpha, grey=False, bits=bits)
+    """Decode an image file (see `decode_image`) to float tensors in [0, 1]."""
+    image = decode_image(path)
+
+    def to_tensor(pixels: np.ndarray) -> Tensor:  # (h, w, C) -> (1, C, h, w)
+        return torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32) / _PEAK[image.bits])[None]
+
+    rgb = to_tensor(image.colour)
+    if image.grey:
+        rgb = rgb.expand(-1, 3, -1, -1).contiguous()
+    alpha = None if image.alpha is None else to_tensor(image.alpha[..., None])
+    # OpenCV writes no grey+alpha files: those are written back as RGBA.
+    return DecodedImage(rgb=rgb, alpha=alpha, grey=image.grey and alpha is None, bits=image.bits)
 
 
 def write_image(path: Path, rgb: Tensor, alpha: Tensor | None = None, grey: bool = False, bits: int = 8) -> None:
