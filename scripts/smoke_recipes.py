@@ -3,6 +3,7 @@
     python scripts/smoke_recipes.py                                  # every recipe, 300 steps each
     python scripts/smoke_recipes.py fsrcnn_t91_x3 srcnn_t91_x3 --steps 300
     python scripts/smoke_recipes.py --heavy-batch 2 --heavy-patch 16 # shrink only the batches of large nets
+    python scripts/smoke_recipes.py --batch 4                        # every batch of 4 (a CPU in minutes)
 
 Each recipe runs as `python train.py experiment=<name>` at full width (the paper's network), with its own
 optimiser, loss and schedule. Where its training set is absent, it reads `--train` (default data/T91)
@@ -57,7 +58,10 @@ def overrides_for(name: str, args: argparse.Namespace) -> tuple[list[str], str]:
         notes.append("random VGG")
     net = instantiate(cfg.model.net)
     params = sum(p.numel() for p in net.parameters())
-    if params > args.heavy_params:
+    if args.batch is not None and params <= args.heavy_params:
+        out.append(f"data.batch_size={args.batch}")
+        notes.append(f"batch {args.batch}")
+    elif params > args.heavy_params:
         out += [f"data.batch_size={args.heavy_batch}", f"data.patch_size={args.heavy_patch}"]
         notes.append(f"batch {args.heavy_batch} x {args.heavy_patch}px ({params / 1e6:.1f}M params)")
         if "discriminator" in cfg.model:
@@ -79,12 +83,14 @@ def main() -> None:
     parser.add_argument("--train", default=str(ROOT / "data" / "T91"))
     parser.add_argument("--val", default=str(ROOT / "data" / "Set5"))
     parser.add_argument("--out", type=Path, default=ROOT / "logs" / "smoke")
+    parser.add_argument("--batch", type=int, help="batch size for every recipe (default: the recipe's)")
     parser.add_argument("--heavy-params", type=float, default=2e6)
     parser.add_argument("--heavy-batch", type=int, default=2)
     parser.add_argument("--heavy-patch", type=int, default=16)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per recipe")
     args = parser.parse_args()
     names = args.names or sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+    print(f"{args.steps} steps per recipe, {os.cpu_count()} CPU cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print(f"| recipe | steps | run | loss finite | first / last loss | val PSNR (bicubic) | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
