@@ -6,7 +6,7 @@
     python scripts/smoke_recipes.py --batch 4                        # every batch of 4 (a CPU in minutes)
 
 Each recipe runs as `python train.py experiment=<name>` at full width (the paper's network), with its own
-optimiser, loss and schedule. Where its training set is absent, it reads `--train` (default data/T91)
+optimiser, loss and schedule. Where its training set is absent, it reads `--train` (default data/BSD200, whose images hold any recipe's HR patch)
 and validates on `--val` (default data/Set5); perceptual losses use random VGG weights when the
 ImageNet ones are not in data/weights. Nets over `--heavy-params` parameters train on batches of
 `--heavy-batch` patches of `--heavy-patch` LR pixels, so a CPU finishes (the table says so).
@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="recipes (default: every conf/experiment/*.yaml)")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--train", default=str(ROOT / "data" / "T91"))
+    parser.add_argument("--train", default=str(ROOT / "data" / "BSD200"))
     parser.add_argument("--val", default=str(ROOT / "data" / "Set5"))
     parser.add_argument("--out", type=Path, default=ROOT / "logs" / "smoke")
     parser.add_argument("--batch", type=int, help="batch size for every recipe (default: the recipe's)")
