@@ -97,8 +97,12 @@ def main() -> None:
         overrides, note = overrides_for(name, args)
         run = args.out / name
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run}"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)  # fmt: skip
+        try:
+            proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run}"],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            print(f"| {name} | {args.steps} | {note} | timed out after {args.timeout} s | - | - | - |", flush=True)
+            continue
         seconds = time.monotonic() - start
         metrics = next(run.glob("csv/version_*/metrics.csv"), None)
         values = losses(metrics) if metrics else []
