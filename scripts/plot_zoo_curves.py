@@ -59,7 +59,7 @@ def main() -> None:
             if bicubic is not None:
                 ax.axhline(bicubic, color=colour, linestyle=":", linewidth=1, label=f"{set_name} bicubic")
         ax.set_title(run.name)
-        ax.set_xlabel("training wall-clock seconds (2-core CPU)")
+        ax.set_xlabel("training wall-clock seconds (one CPU thread)")
         ax.set_ylabel("Y-PSNR (dB)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
