@@ -1,5 +1,8 @@
 """`python upscale.py`: loading nets from checkpoints, tiled inference, self-ensemble, image files in kind."""
 
+import json
+import subprocess
+import sys
 from functools import partial
 
 import cv2
@@ -7,13 +10,24 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from test_export import trained_looking
 
 from conftest import ROOT, compose_train, photo_crops, run_cli, tiny_overrides
 from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
 from srlab.cli.upscale import upscale
-from srlab.inference import RGBUpscaler, read_image, self_ensemble, tile_count, upscale_tiled, write_image
+from srlab.inference import (
+    RGBUpscaler,
+    png_writer,
+    read_image,
+    self_ensemble,
+    tile_count,
+    to_levels,
+    upscale_bands,
+    upscale_tiled,
+    write_image,
+)
 from srlab.models import FSRCNN, SRCNN, Bicubic
 from srlab.models.contract import super_resolve
 from srlab.ops import imresize
@@ -91,6 +105,15 @@ def test_tiled_equals_untiled(net, overlap, tile):
             assert (upscale_tiled(upscaler, lr, 3, tile, 0) - whole).abs().max() > 1e-2
 
 
+def test_bands_are_the_rows_of_tiles_in_the_dtype_of_fn():
+    lr = torch.rand(1, 3, 45, 58)
+    levels = upscale_bands(lambda x: to_levels(imresize(x, 2)), lr, 2, tile=16, overlap=4)
+    bands = list(levels)
+    assert [tuple(b.shape) for b in bands] == [(1, 3, 32, 116), (1, 3, 32, 116), (1, 3, 26, 116)]
+    assert all(b.dtype == torch.uint8 for b in bands)
+    torch.testing.assert_close(torch.cat(bands, dim=-2), to_levels(imresize(lr, 2)), atol=1, rtol=0)
+
+
 def test_tiling_checks_its_arguments():
     with pytest.raises(ValueError, match="tile must be"):
         upscale_tiled(lambda x: x, torch.rand(1, 3, 8, 8), 1, tile=0)
@@ -157,6 +180,43 @@ def test_images_round_trip_in_kind(photos, tmp_path):
         after = cv2.imread(str(tmp_path / name), cv2.IMREAD_UNCHANGED)
         assert after.dtype == before.dtype and np.array_equal(after, before), name
     assert read_image(photos["folder"] / "grey.png").grey and read_image(photos["folder"] / "deep.png").bits == 16
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("bits", [8, 16])
+def test_png_writer_streams_bands_of_any_height(channels, bits, tmp_path):
+    dtype = np.uint8 if bits == 8 else np.uint16
+    pixels = np.random.default_rng(channels).integers(0, 2**bits, (37, 29, channels), dtype=dtype)
+    pixels[:9] = pixels[0, 0]  # flat rows too, where the filter's predictions are exact
+    with png_writer(tmp_path / "x.png", 37, 29, channels, bits) as png:
+        for top, bottom in [(0, 1), (1, 20), (20, 37)]:
+            png.write(pixels[top:bottom])
+    with Image.open(tmp_path / "x.png") as image:  # a decoder other than the one our files are read with
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels] if bits == 8 else None
+        if mode:
+            assert image.mode == mode and np.array_equal(np.asarray(image).reshape(pixels.shape), pixels)
+    if channels != 2:  # OpenCV reads grey + alpha as BGRA
+        back = read_rgb(tmp_path / "x.png").reshape(pixels.shape)
+        assert cv2.imread(str(tmp_path / "x.png"), cv2.IMREAD_UNCHANGED).dtype == dtype
+        assert np.array_equal(back, pixels)
+
+
+def test_png_writer_leaves_nothing_half_written(tmp_path):
+    target = tmp_path / "x.png"
+    target.write_bytes(b"an older result")
+    rows = np.zeros((4, 5, 3), np.uint8)
+    with pytest.raises(ValueError, match="x.png: 4 of the image's 8 rows were written"):
+        with png_writer(target, 8, 5, 3, 8) as png:
+            png.write(rows)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with png_writer(target, 8, 5, 3, 8) as png:
+            png.write(rows)
+            assert (tmp_path / "x.png.partial").exists()
+            raise RuntimeError("interrupted")
+    with pytest.raises(ValueError, match=r"x.png: rows of \(4, 5, 3\) uint16 for a PNG of \(n, 5, 3\) uint8"):
+        with png_writer(target, 8, 5, 3, 8) as png:
+            png.write(rows.astype(np.uint16))
+    assert target.read_bytes() == b"an older result" and sorted(tmp_path.iterdir()) == [target]
 
 
 # --- checkpoints --------------------------------------------------------------------------------
@@ -269,6 +329,30 @@ def test_y_net_merges_bicubic_cbcr_and_grey_stays_grey(photos, tmp_path):
     assert np.abs(read_rgb(tmp_path / "plain/rgb.png") - read_rgb(tmp_path / "plus/rgb.png")).max() > 2
 
 
+def test_streamed_tiles_equal_untiled_inference(photos, tmp_path):
+    """The file written tile by tile and band by band holds the levels of the whole image's SR."""
+    net = trained_looking(FSRCNN(3, d=16, s=8, m=2))
+    ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", net, FSRCNN_CONFIG)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("rgb.png", "grey.png", "rgba.png", "deep.png"):
+        (folder / name).write_bytes((photos["folder"] / name).read_bytes())
+    upscale(compose_upscale([f"ckpt_path={ckpt}", "tile=16", "overlap=12", f"input={folder}", f"output={tmp_path}"]))
+    for name in ("rgb.png", "grey.png", "rgba.png", "deep.png"):
+        image = read_image(folder / name)
+        with torch.no_grad():
+            alpha = None if image.alpha is None else imresize(image.alpha, 3)
+            whole = to_levels(RGBUpscaler(net)(image.rgb), alpha, grey=image.grey, bits=image.bits)
+        expected = whole[0].permute(1, 2, 0).numpy()
+        got = read_rgb(tmp_path / name).reshape(expected.shape)
+        assert got.shape[:2] == (3 * image.rgb.shape[-2], 3 * image.rgb.shape[-1]), name
+        if image.bits == 8:
+            assert np.array_equal(got, expected), name
+        else:  # float rounding in tile-sized convolutions moves a few of the 65535 levels by one
+            assert np.abs(got - expected).max() <= 1 and (got != expected).mean() < 1e-3, name
+    assert not list(tmp_path.glob("*.partial"))
+
+
 def test_export_from_the_command_line(tmp_path):
     import onnxruntime
 
@@ -314,3 +398,12 @@ def test_bad_options_are_named(photos, tmp_path):
         with pytest.raises((ValueError, FileNotFoundError), match=message):
             upscale(compose_upscale(overrides))
     assert not (tmp_path / "out").exists()  # nothing was started
+
+
+@pytest.mark.slow
+def test_peak_memory_of_a_large_upscale_is_bounded():
+    """FSRCNN x4 on 1500x1500: a 6000x6000 output at 1.07 GB peak (2.37 GB when the whole float SR was kept)."""
+    command = [sys.executable, str(ROOT / "scripts" / "bench_upscale_memory.py"), "--size", "1500"]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["returncode"] == 0 and result["peak_bytes"] < 1.5e9, result

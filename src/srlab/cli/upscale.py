@@ -1,6 +1,14 @@
-"""`python upscale.py`: super-resolve image files with a trained net (tiled, optionally self-ensembled), or export it."""
+"""`python upscale.py`: super-resolve image files with a trained net (tiled, optionally self-ensembled), or export it.
 
+Images are upscaled tile by tile and written as PNG one row of tiles at a time, so memory does not
+grow with the output's size; a result appears only when complete, and existing ones are kept unless asked.
+"""
+
+import re
+import resource
+import sys
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -10,77 +18,169 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import Tensor, nn
 
-from srlab.cli.checkpoint import load_net, net_from_config
+from srlab.cli.checkpoint import load_net, net_from_config, pretrained_net
 from srlab.inference import (
+    DecodedImage,
     RGBUpscaler,
     export_metadata,
     export_onnx,
     export_torchscript,
     list_images,
+    png_writer,
     read_image,
     self_ensemble,
     tile_count,
-    upscale_tiled,
-    write_image,
+    to_levels,
+    upscale_bands,
 )
 from srlab.ops import imresize
 
 AUTOCAST = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript}
+UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+# float32 planes of a tile's SR size alive at once in `RGBUpscaler` and `to_levels` (bicubic RGB,
+# the net's Y, YCbCr, the merged RGB and its levels): measured 15 for FSRCNN x4 on whole images
+# (61 bytes per output pixel; bicubic 11), with room for what the allocator keeps between tiles.
+TILE_FLOAT_PLANES = 20
 
 
 def upscale(cfg: DictConfig) -> list[Path]:
     """Super-resolve `cfg.input` into the folder `cfg.output`, or export the net (`cfg.export`).
 
-    Returns the files written.
+    Returns the files written (without those that `skip_existing` skipped).
     """
     net = build_net(cfg)
+    overwrite, skip_existing = flag(cfg, "overwrite"), flag(cfg, "skip_existing")
+    if overwrite and skip_existing:
+        raise ValueError("overwrite=true and skip_existing=true: give one, to replace or to skip existing outputs")
     if cfg.get("export"):
-        return [export(net, cfg)]
+        return [export(net, cfg, overwrite, skip_existing)]
     jobs = plan(cfg.get("input"), cfg.get("output"))
     tile, overlap = cfg.get("tile"), cfg.get("overlap")
     if tile is not None and not (isinstance(tile, int) and tile > 0):
         raise ValueError(f"tile={tile}: expected a positive number of LR pixels, or null for whole images")
     if not (isinstance(overlap, int) and overlap >= 0):
         raise ValueError(f"overlap={overlap}: expected a number of LR pixels >= 0")
+    max_memory = parse_size(cfg.get("max_memory"), "max_memory")
+    todo = drop_existing(jobs, overwrite, skip_existing)
     device = pick_device(str(cfg.device))
     upscaler = RGBUpscaler(net, autocast=autocast_dtype(str(cfg.precision), device)).to(device).eval()
     forward = self_ensemble(upscaler) if cfg.get("self_ensemble") else upscaler
 
     def run(lr: Tensor) -> Tensor:
-        return forward(lr.to(device))
+        sr = forward(lr.to(device)).cpu()
+        if not torch.isfinite(sr).all():
+            raise FloatingPointError(f"the net's output is not finite at precision={cfg.precision}; try precision=32")
+        return sr
 
     Path(cfg.output).mkdir(parents=True, exist_ok=True)
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
     )
     with progress, torch.inference_mode():
-        images = progress.add_task("images", total=len(jobs))
-        for src, dst in jobs:
+        if len(todo) < len(jobs):
+            progress.console.print(f"skip_existing=true: {len(jobs) - len(todo)} of {len(jobs)} outputs exist already")
+        images = progress.add_task("images", total=len(todo))
+        for src, dst in todo:
             image = read_image(src)
             h, w = image.rgb.shape[-2:]
+            if max_memory is not None:
+                check_memory(src, image, upscaler.scale, tile, overlap, max_memory, cfg.max_memory)
             tiles = progress.add_task(f"  {src.name}", total=tile_count(h, w, tile))
             start = time.perf_counter()
-            sr = upscale_tiled(run, image.rgb, upscaler.scale, tile, overlap, partial(progress.advance, tiles))
+            try:
+                write_upscaled(dst, image, run, upscaler.scale, tile, overlap, partial(progress.advance, tiles))
+            except FloatingPointError as err:
+                raise FloatingPointError(f"{src}: {err}") from err
             seconds = time.perf_counter() - start
-            if not torch.isfinite(sr).all():
-                raise FloatingPointError(f"{src}: the net's output is not finite at precision={cfg.precision}; try 32")
-            alpha = imresize(image.alpha, upscaler.scale).clamp(0, 1) if image.alpha is not None else None
-            write_image(dst, sr, alpha, grey=image.grey, bits=image.bits)
             progress.remove_task(tiles)
             progress.advance(images)
-            size = f"{sr.shape[-1]}x{sr.shape[-2]}"
+            size = f"{upscaler.scale * w}x{upscaler.scale * h}"
             progress.console.print(f"{src} ({w}x{h}) -> {dst} ({size}) in {seconds:.2f} s", soft_wrap=True)
-    return [dst for _, dst in jobs]
+    return [dst for _, dst in todo]
+
+
+def write_upscaled(
+    dst: Path,
+    image: DecodedImage,
+    run: Callable[[Tensor], Tensor],
+    scale: int,
+    tile: int | None,
+    overlap: int,
+    advance: Callable[[], None],
+) -> None:
+    """Upscale `image` tile by tile into the PNG `dst`, one row of tiles at a time.
+
+    Each tile becomes file levels (colour merge, grey, alpha, bits) at once, so neither the float SR
+    nor the whole file's pixels are ever in memory; `dst` appears only when complete.
+    """
+    lr = image.rgb if image.alpha is None else torch.cat([image.rgb, image.alpha], dim=1)
+
+    def levels(crop: Tensor) -> Tensor:
+        alpha = imresize(crop[:, 3:], scale) if crop.shape[1] == 4 else None
+        return to_levels(run(crop[:, :3]), alpha, grey=image.grey, bits=image.bits)
+
+    h, w = lr.shape[-2:]
+    channels = (1 if image.grey else 3) + (image.alpha is not None)
+    with png_writer(dst, scale * h, scale * w, channels, image.bits) as png:
+        for band in upscale_bands(levels, lr, scale, tile, overlap, advance):
+            png.write(band[0].permute(1, 2, 0).numpy())
+
+
+def check_memory(
+    src: Path, image: DecodedImage, scale: int, tile: int | None, overlap: int, limit: int, given: object
+) -> None:
+    """Stop before upscaling `image` if the estimated peak memory of the process exceeds `limit` bytes.
+
+    The estimate is the peak so far (Python, PyTorch, the net, the decoded image) plus what upscaling
+    adds: the RGBA input as one tensor, one tile's float work and one band of output levels. The net's
+    own activations at the tile's size are not counted.
+    """
+    h, w = image.rgb.shape[-2:]
+    rows, cols = min(tile or h, h), min(tile or w, w)
+    tile_pixels = scale**2 * min(rows + 2 * overlap, h) * min(cols + 2 * overlap, w)
+    channels = (1 if image.grey else 3) + (image.alpha is not None)
+    band = channels * image.bits // 8 * scale**2 * rows * w
+    rgba = 4 * 4 * h * w if image.alpha is not None else 0
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    so_far = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    need = so_far + rgba + TILE_FLOAT_PLANES * 4 * tile_pixels + band
+    if need > limit:
+        raise MemoryError(
+            f"{src}: upscaling {w}x{h} to {scale * w}x{scale * h} with tile={tile} needs about "
+            f"{need / 1e9:.2f} GB, more than max_memory={given}: give a smaller tile or a larger max_memory"
+        )
+
+
+def parse_size(value: object, option: str) -> int | None:
+    """A memory size option in bytes: null, a number of bytes, or e.g. 4GB, 512MB, 1.5GiB."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?", str(value).strip().lower())
+    size = float(match[1]) * UNITS[match[2] or ""] if match else 0
+    if size < 1:
+        raise ValueError(f"{option}={value}: expected a size such as 4GB, 512MB or 1.5GiB (or null for no limit)")
+    return int(size)
+
+
+def flag(cfg: DictConfig, option: str) -> bool:
+    value = cfg.get(option, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{option}={value}: expected true or false")
+    return value
 
 
 def build_net(cfg: DictConfig) -> nn.Module:
-    """The net of `cfg.ckpt_path`, at `cfg.data.scale` if given; or, without a checkpoint, `cfg.model.net`."""
-    ckpt_path, scale = cfg.get("ckpt_path"), cfg.data.get("scale")
-    if ckpt_path and cfg.get("model"):
+    """The net of `cfg.ckpt_path` or of a shipped weight (`cfg.pretrained`), at `cfg.data.scale` if given;
+    or, without either, `cfg.model.net`."""
+    ckpt_path, pretrained, scale = cfg.get("ckpt_path"), cfg.get("pretrained"), cfg.data.get("scale")
+    if ckpt_path and pretrained:
+        raise ValueError("give ckpt_path=<checkpoint> or pretrained=<name>, not both")
+    if (ckpt_path or pretrained) and cfg.get("model"):
         raise ValueError("give ckpt_path=<checkpoint> or model=<name>, not both (a checkpoint names its own model)")
-    if ckpt_path:
-        net = load_net(ckpt_path)
+    if ckpt_path or pretrained:
+        net = load_net(ckpt_path) if ckpt_path else pretrained_net(pretrained)
+        ckpt_path = ckpt_path or f"pretrained={pretrained}"
         if scale is not None and scale != net.scale:
             # Multi-scale nets list their scales; a pre-upsampled net without a list takes any scale.
             scales = tuple(net.scales)
@@ -123,6 +223,17 @@ def plan(input: str | None, output: str | None) -> list[tuple[Path, Path]]:
     return [(path, out / f"{path.stem}.png") for path in sources]
 
 
+def drop_existing(jobs: list[tuple[Path, Path]], overwrite: bool, skip_existing: bool) -> list[tuple[Path, Path]]:
+    """The jobs to run: an existing output is an error, unless `overwrite` (run it) or `skip_existing` (drop it)."""
+    if skip_existing:
+        return [(src, dst) for src, dst in jobs if not dst.exists()]
+    existing = [dst for _, dst in jobs if dst.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more outputs)" if len(existing) > 1 else ""
+        raise FileExistsError(f"{existing[0]} exists{more}: overwrite=true replaces, skip_existing=true skips them")
+    return jobs
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -145,7 +256,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return AUTOCAST[precision]
 
 
-def export(net: nn.Module, cfg: DictConfig) -> Path:
+def export(net: nn.Module, cfg: DictConfig, overwrite: bool, skip_existing: bool) -> Path:
     """Write the net's `RGBUpscaler` (float32) to `cfg.output` in the format `cfg.export`."""
     kind = str(cfg.export)
     if kind not in EXPORTERS:
@@ -155,9 +266,15 @@ def export(net: nn.Module, cfg: DictConfig) -> Path:
     path = Path(cfg.output)
     if path.is_dir():
         raise IsADirectoryError(f"output={path} is a folder; export writes one file")
+    if path.exists() and skip_existing:
+        Console().print(f"skip_existing=true: {path} exists already")
+        return path
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists: overwrite=true replaces it, skip_existing=true skips it")
     path.parent.mkdir(parents=True, exist_ok=True)
     upscaler = RGBUpscaler(net.float().cpu()).eval()
-    metadata = export_metadata(upscaler) | {"srlab.source": str(cfg.get("ckpt_path") or "model.net")}
+    source = cfg.get("ckpt_path") or (f"pretrained={cfg.pretrained}" if cfg.get("pretrained") else "model.net")
+    metadata = export_metadata(upscaler) | {"srlab.source": str(source)}
     EXPORTERS[kind](upscaler, path, metadata)
     Console().print(f"exported {type(net).__name__} x{upscaler.scale} ({kind}) to {path}")
     return path

@@ -1,4 +1,4 @@
-"""Inference with trained networks: the RGB upscaler, tiling, self-ensemble, image files, export.
+"""Inference with trained networks: the RGB upscaler, tiling, self-ensemble, image files, streamed PNG, export.
 
 Pure PyTorch (and `srlab.data.images` and OpenCV for files); `srlab.cli.upscale` drives it from Hydra configs.
 """
@@ -6,9 +6,10 @@ Pure PyTorch (and `srlab.data.images` and OpenCV for files); `srlab.cli.upscale`
 from srlab.data.images import list_images
 from srlab.inference.ensemble import self_ensemble
 from srlab.inference.export import export_metadata, export_onnx, export_torchscript
-from srlab.inference.io import DecodedImage, read_image, write_image
-from srlab.inference.tiling import tile_count, upscale_tiled
+from srlab.inference.io import DecodedImage, read_image, to_levels, write_image
+from srlab.inference.tiling import tile_count, upscale_bands, upscale_tiled
 from srlab.inference.upscaler import RGBUpscaler
+from srlab.inference.writer import png_writer, staged
 
 __all__ = [
     "DecodedImage",
@@ -17,9 +18,13 @@ __all__ = [
     "export_onnx",
     "export_torchscript",
     "list_images",
+    "png_writer",
     "read_image",
     "self_ensemble",
+    "staged",
     "tile_count",
+    "to_levels",
+    "upscale_bands",
     "upscale_tiled",
     "write_image",
 ]

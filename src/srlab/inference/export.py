@@ -13,13 +13,13 @@ fails with an error instead of leaving a file that is wrong at other sizes.
 
 import json
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from srlab.inference.upscaler import RGBUpscaler
+from srlab.inference.writer import staged
 
 TRACE_SIZE = (1, 3, 32, 32)  # the input of the trace
 CHECK_SIZE = (2, 3, 19, 27)  # another size, where the export must still agree with PyTorch
@@ -45,7 +45,7 @@ def export_onnx(upscaler: RGBUpscaler, path: Path, metadata: dict[str, str], ops
     import onnx  # the `export` extra
     import onnxruntime
 
-    with _staged(Path(path)) as tmp, torch.no_grad():
+    with staged(Path(path)) as tmp, torch.no_grad():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation and constant-folding notes
             torch.onnx.export(
@@ -70,23 +70,12 @@ def export_torchscript(upscaler: RGBUpscaler, path: Path, metadata: dict[str, st
 
     The metadata is the extra file `srlab.json`: `torch.jit.load(path, _extra_files={"srlab.json": ""})`.
     """
-    with _staged(Path(path)) as tmp, torch.no_grad():
+    with staged(Path(path)) as tmp, torch.no_grad():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.jit.trace is deprecated in favour of torch.export
             traced = torch.jit.trace(upscaler.eval(), torch.rand(TRACE_SIZE))
         torch.jit.save(traced, str(tmp), _extra_files={"srlab.json": json.dumps(metadata)})
         _check(upscaler, torch.jit.load(str(tmp)))
-
-
-@contextmanager
-def _staged(path: Path) -> Iterator[Path]:
-    """A temporary file beside `path` that replaces it only if the block succeeds."""
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _check(upscaler: RGBUpscaler, exported: Callable[[torch.Tensor], torch.Tensor]) -> None:

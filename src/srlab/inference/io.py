@@ -43,23 +43,25 @@ def read_image(path: Path) -> DecodedImage:
     return DecodedImage(rgb=rgb, alpha=alpha, grey=image.grey and alpha is None, bits=image.bits)
 
 
-def write_image(path: Path, rgb: Tensor, alpha: Tensor | None = None, grey: bool = False, bits: int = 8) -> None:
-    """Encode (1, 3, H, W) RGB in [0, 1] (and (1, 1, H, W) alpha) to `path`, by its suffix.
+def to_levels(rgb: Tensor, alpha: Tensor | None = None, grey: bool = False, bits: int = 8) -> Tensor:
+    """(1, 3, H, W) RGB in [0, 1] (and (1, 1, H, W) alpha) -> (1, C, H, W) uint8 or uint16 levels.
 
-    `grey` writes one channel, the luma of `rgb` on the full [0, 1] range (exactly the value of a grey
-    image's three equal channels); `bits` is 8 or 16.
+    The channels are RGB, or with `grey` one channel, the luma of `rgb` on the full [0, 1] range
+    (exactly the value of a grey image's three equal channels); then alpha. `bits` is 8 or 16.
     """
     if bits not in _PEAK:
         raise ValueError(f"bits must be 8 or 16, got {bits}")
-    if grey:
-        # Y of MATLAB's rgb2ycbcr spans [16, 235] / 255; its weights sum to 219 / 255.
-        channels = (rgb_to_y(rgb) - 16 / 255) * (255 / 219)
-    else:
-        channels = rgb[:, [2, 1, 0]]  # OpenCV's BGR order
+    # Y of MATLAB's rgb2ycbcr spans [16, 235] / 255; its weights sum to 219 / 255.
+    channels = (rgb_to_y(rgb) - 16 / 255) * (255 / 219) if grey else rgb
     if alpha is not None:
         channels = torch.cat([channels, alpha], dim=1)
-    dtype = np.uint8 if bits == 8 else np.uint16
-    levels = channels[0].float().clamp(0, 1).mul(_PEAK[bits]).round().permute(1, 2, 0)
-    arr = levels.cpu().numpy().astype(dtype)
-    if not cv2.imwrite(str(path), arr[..., 0] if arr.shape[-1] == 1 else arr):
+    return channels.float().clamp(0, 1).mul(_PEAK[bits]).round().to(torch.uint8 if bits == 8 else torch.uint16)
+
+
+def write_image(path: Path, rgb: Tensor, alpha: Tensor | None = None, grey: bool = False, bits: int = 8) -> None:
+    """Encode (1, 3, H, W) RGB in [0, 1] (and (1, 1, H, W) alpha) to `path`, by its suffix, as `to_levels`."""
+    levels = to_levels(rgb, alpha, grey, bits)[0].permute(1, 2, 0).cpu().numpy()
+    if levels.shape[-1] >= 3:
+        levels = levels[..., [2, 1, 0, 3][: levels.shape[-1]]]  # OpenCV's BGR order
+    if not cv2.imwrite(str(path), levels[..., 0] if levels.shape[-1] == 1 else levels):
         raise OSError(f"cannot write image {path}")

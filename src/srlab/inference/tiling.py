@@ -1,6 +1,6 @@
 """Tiled inference: super-resolve an image of any size piece by piece, in bounded memory."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -13,21 +13,22 @@ def tile_count(height: int, width: int, tile: int | None) -> int:
     return -(-height // tile) * -(-width // tile)
 
 
-def upscale_tiled(
+def upscale_bands(
     fn: Callable[[Tensor], Tensor],
     lr: Tensor,
     scale: int,
     tile: int | None = None,
     overlap: int = 0,
     progress: Callable[[], None] | None = None,
-) -> Tensor:
-    """`fn(lr)` computed on tiles of `tile` x `tile` LR pixels, each seen with `overlap` pixels of context.
+) -> Iterator[Tensor]:
+    """`fn(lr)` computed on tiles of `tile` x `tile` LR pixels, yielded one row of tiles at a time.
 
-    `fn` maps (B, C, h, w) to (B, C', scale * h, scale * w). Each tile is cut out of `lr` with up to
-    `overlap` extra pixels on every side (fewer at the image's edges, where `fn` sees the image's own
-    border), and only the SR of the tile itself is kept. When `overlap` covers the receptive field of
-    `fn`, the result equals `fn(lr)` up to float rounding; memory is that of one tile, whatever the
-    image's size. The result is on `lr`'s device, so `fn` may move tiles to an accelerator and back.
+    `fn` maps (B, C, h, w) to (B, C', scale * h, scale * w), in any dtype (e.g. the uint8 levels of
+    a file). Each tile is cut out of `lr` with up to `overlap` extra pixels on every side (fewer at
+    the image's edges, where `fn` sees the image's own border), and only the SR of the tile itself is
+    kept. The bands, (B, C', scale * rows, scale * w) in `fn`'s dtype on `lr`'s device, follow each
+    other from the top; together they are `fn(lr)` up to float rounding when `overlap` covers the
+    receptive field of `fn`. Memory is that of one tile and one band, whatever the image's height.
 
     Args:
         fn: the upscaler, e.g. an `RGBUpscaler`.
@@ -43,10 +44,11 @@ def upscale_tiled(
         raise ValueError(f"overlap must be >= 0 LR pixels, got {overlap}")
     h, w = lr.shape[-2:]
     tile = tile or max(h, w)
-    out: Tensor | None = None
     for top in range(0, h, tile):
+        bottom = min(top + tile, h)
+        band: Tensor | None = None
         for left in range(0, w, tile):
-            bottom, right = min(top + tile, h), min(left + tile, w)
+            right = min(left + tile, w)
             # The tile with its context, clipped to the image.
             top_c, left_c = max(top - overlap, 0), max(left - overlap, 0)
             bottom_c, right_c = min(bottom + overlap, h), min(right + overlap, w)
@@ -54,16 +56,29 @@ def upscale_tiled(
             expected = (scale * (bottom_c - top_c), scale * (right_c - left_c))
             if tuple(sr.shape[-2:]) != expected:
                 raise ValueError(
-                    f"upscale_tiled: fn turned a {bottom_c - top_c}x{right_c - left_c} tile into "
+                    f"tiled inference: fn turned a {bottom_c - top_c}x{right_c - left_c} tile into "
                     f"{sr.shape[-2]}x{sr.shape[-1]}, not {expected[0]}x{expected[1]} (scale {scale})"
                 )
-            if out is None:
-                out = torch.empty((*sr.shape[:-2], scale * h, scale * w), dtype=sr.dtype, device=lr.device)
+            if band is None:
+                shape = (*sr.shape[:-2], scale * (bottom - top), scale * w)
+                band = torch.empty(shape, dtype=sr.dtype, device=lr.device)
             dy, dx = scale * (top - top_c), scale * (left - left_c)
-            out[..., scale * top : scale * bottom, scale * left : scale * right] = sr[
+            band[..., scale * left : scale * right] = sr[
                 ..., dy : dy + scale * (bottom - top), dx : dx + scale * (right - left)
             ]
             if progress is not None:
                 progress()
-    assert out is not None  # an image has at least one pixel, hence one tile
-    return out
+        assert band is not None  # a row of the image has at least one pixel, hence one tile
+        yield band
+
+
+def upscale_tiled(
+    fn: Callable[[Tensor], Tensor],
+    lr: Tensor,
+    scale: int,
+    tile: int | None = None,
+    overlap: int = 0,
+    progress: Callable[[], None] | None = None,
+) -> Tensor:
+    """The whole `fn(lr)` of `upscale_bands` (same arguments) as one tensor: memory grows with the output."""
+    return torch.cat(list(upscale_bands(fn, lr, scale, tile, overlap, progress)), dim=-2)
