@@ -430,19 +430,19 @@ RECIPES = {
     "srgan_x4": {"model._target_": "srlab.systems.GANSystem", "model.adversarial.kind": "vanilla",
                  "model.adversarial_weight": 1e-3, "optimizer.lr": 1e-4, "model.optimizer_d.lr": 1e-4,
                  "scheduler.milestones": [100000], "scheduler.gamma": 0.1, "trainer.max_steps": 200000,
-                 "data.batch_size": 16, "model.net._target_": "srlab.models.srresnet.SRResNet"},
+                 "data.batch_size": 16, "model.net._target_": "srlab.models.SRResNet"},
     "esrgan_x4": {"model._target_": "srlab.systems.GANSystem", "model.adversarial.kind": "ragan",
                   "model.adversarial_weight": 5e-3, "optimizer.lr": 1e-4, "model.optimizer_d.lr": 1e-4,
                   "scheduler.milestones": [50000, 100000, 200000, 300000], "scheduler.gamma": 0.5,
                   "trainer.max_steps": 400000, "data.batch_size": 16, "model.ema_decay": 0.999,
-                  "model.net._target_": "srlab.models.rrdbnet.RRDBNet"},
+                  "model.net._target_": "srlab.models.RRDBNet"},
     "enhancenet_pat_x4": {"model._target_": "srlab.systems.GANSystem", "model.adversarial.kind": "vanilla",
                           "model.adversarial_weight": 2.0, "optimizer.lr": 1e-4, "model.optimizer_d.lr": 1e-4,
                           "scheduler": None, "data.batch_size": 16,
-                          "model.net._target_": "srlab.models.enhancenet.EnhanceNet"},
+                          "model.net._target_": "srlab.models.EnhanceNet"},
     "perceptual_johnson_x4": {"model._target_": "srlab.systems.SRSystem", "optimizer.lr": 1e-3, "scheduler": None,
                               "trainer.max_steps": 200000, "data.batch_size": 4, "data.patch_size": 72,
-                              "data.blur_sigma": 1.0, "model.net._target_": "srlab.models.johnson.JohnsonSR"},
+                              "data.blur_sigma": 1.0, "model.net._target_": "srlab.models.JohnsonSR"},
 }  # fmt: skip
 
 
