@@ -1,5 +1,7 @@
-"""Helpers for composed configs: the printed tree, instantiating lists of objects, logging them."""
+"""Helpers for composed configs: checking values, the printed tree, instantiating lists of objects, logging them."""
 
+from collections.abc import Callable
+from numbers import Real
 from pathlib import Path
 
 import lightning as L
@@ -9,6 +11,41 @@ import rich.tree
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
+
+
+def _whole(v: object, least: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool) and v >= 0
+
+
+# Options read by objects that are not srlab's (the Lightning Trainer, torch optimizers), checked before them.
+TRAIN_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "trainer.max_steps": (
+        lambda v: v == -1 or _whole(v, 1),
+        "a positive number of optimizer steps, e.g. trainer.max_steps=4000 (-1: none, then trainer.max_epochs)",
+    ),
+    "trainer.max_epochs": (lambda v: v is None or v == -1 or _whole(v, 1), "a positive integer, -1 or null"),
+    "trainer.log_every_n_steps": (lambda v: _whole(v, 1), "a positive integer, e.g. trainer.log_every_n_steps=20"),
+    "trainer.check_val_every_n_epoch": (lambda v: v is None or _whole(v, 1), "a positive integer or null"),
+    "trainer.accumulate_grad_batches": (lambda v: _whole(v, 1), "a positive integer"),
+    "trainer.num_sanity_val_steps": (lambda v: _whole(v, -1), "0, a positive integer or -1 (all)"),
+    "trainer.gradient_clip_val": (lambda v: v is None or _number(v), "null or a positive number"),
+    "optimizer.lr": (_number, "a positive number, e.g. optimizer.lr=1e-4"),
+    "seed": (lambda v: v is None or _whole(v, 0), "null or an integer from 0"),
+}
+
+
+def check_train_options(cfg: DictConfig) -> None:
+    """Name the first option of `TRAIN_RULES` whose value is wrong (data options are checked by the data module)."""
+    for key, (valid, expected) in TRAIN_RULES.items():
+        parent, _, name = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if isinstance(node, DictConfig) and name in node and not valid(node[name]):
+            raise ValueError(f"{key} must be {expected}; got {node[name]!r}")
+
 
 TREE_ORDER = ("data", "model", "loss", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths")
 

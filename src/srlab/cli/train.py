@@ -10,7 +10,8 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from srlab.cli.config import instantiate_all, log_hyperparameters, print_config_tree
+from srlab.cli.config import check_train_options, instantiate_all, log_hyperparameters, print_config_tree
+from srlab.systems.checkpoint import read_checkpoint
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -18,12 +19,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     Returns the final validation metrics, also written to `metrics.json` in the run directory.
     """
+    check_train_options(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     print_config_tree(cfg, save_to=output_dir)
 
     datamodule: L.LightningDataModule = instantiate(cfg.data)
+    datamodule.will_test = bool(cfg.get("test"))  # so the test sets are checked before training
     model: L.LightningModule = instantiate(cfg.model)
     if "net" in cfg.model:  # lets eval.py and upscale.py rebuild the net from a checkpoint alone
         model.net_config = OmegaConf.to_container(cfg.model.net, resolve=True)
@@ -34,7 +37,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     ckpt_path = cfg.get("ckpt_path")
     trainable = any(p.requires_grad for p in model.parameters())
-    if cfg.get("train") and trainable:
+    fit = bool(cfg.get("train")) and trainable
+    if ckpt_path:
+        check_checkpoint(ckpt_path, model, resume=fit)
+    if fit:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         # The best checkpoint; the last one when no validation came before max_steps.
         ckpt_path = next((cb.best_model_path for cb in trainer.checkpoint_callbacks if cb.best_model_path), None)
@@ -44,8 +50,33 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
         metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
     report(metrics, ckpt_path, output_dir)
-    _finish_wandb(trainer)
     return metrics
+
+
+def check_checkpoint(path: str, model: L.LightningModule, resume: bool) -> None:
+    """Stop before training when `ckpt_path` is unreadable, is not a whole checkpoint of train.py, or holds
+    another net than the one built now (another model, scale or size)."""
+    ckpt = read_checkpoint(path, "ckpt_path")
+    needed = ["pytorch-lightning_version", *(["optimizer_states", "loops"] if resume else [])]
+    if missing := [key for key in needed if key not in ckpt]:
+        raise ValueError(
+            f"ckpt_path={path} has no {', '.join(missing)}: it is not a whole checkpoint of train.py "
+            "(last.ckpt or best.ckpt), so it cannot resume a run"
+        )
+    then, now = ckpt.get("net_config"), getattr(model, "net_config", None)
+    if then is not None and now is not None:
+        keys = sorted(then.keys() | now.keys())
+        changed = [f"{k}: {then.get(k)!r} then, {now.get(k)!r} now" for k in keys if then.get(k) != now.get(k)]
+    else:  # no configs to compare: the first weight that differs
+        saved = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+        built = {k: tuple(v.shape) for k, v in model.state_dict().items() if k.startswith("net.")}
+        keys = [k for k in sorted(saved.keys() | built.keys()) if saved.get(k) != built.get(k)]
+        changed = [f"{k}: {saved.get(k, 'absent')} then, {built.get(k, 'absent')} now" for k in keys[:1]]
+    if changed:
+        raise ValueError(
+            f"ckpt_path={path} was written by another net ({'; '.join(changed)}): give the model and options "
+            "of the run that wrote it, or leave ckpt_path out to start anew"
+        )
 
 
 @rank_zero_only
@@ -64,13 +95,3 @@ def report(metrics: dict[str, float], ckpt_path: str | None, output_dir: Path) -
     console.print(table)
     console.print(f"best checkpoint: {ckpt_path or '(none: nothing trained)'}")
     console.print(f"run directory: {output_dir}")
-
-
-def _finish_wandb(trainer: L.Trainer) -> None:
-    """Close the W&B run so that the next job of a multirun starts its own."""
-    from lightning.pytorch.loggers import WandbLogger
-
-    if any(isinstance(lg, WandbLogger) for lg in trainer.loggers):
-        import wandb
-
-        wandb.finish()

@@ -1,7 +1,10 @@
 """`SRDataModule`: HR image folders in, (LR, HR) batches out, degraded on the device."""
 
+import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Real
 from pathlib import Path
 
 import lightning as L
@@ -10,7 +13,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from srlab.data.bank import PatchBank
-from srlab.data.datasets import EvalImages, TrainPatches, seed_worker
+from srlab.data.datasets import EvalImages, TrainPatches
 from srlab.data.degradation import degrade
 from srlab.data.images import list_images
 
@@ -29,6 +32,37 @@ class ShardSampler(DistributedSampler):
 
     def __len__(self) -> int:
         return len(range(self.rank, len(self.dataset), self.num_replicas))
+
+
+class PatchSampler(DistributedSampler):
+    """The keys of an epoch of `TrainPatches` (see `TrainPatches.epoch_keys`), rank r taking keys
+    r, r + world, ... They follow from (seed, epoch) alone, in the main process: workers, however many
+    and however often restarted, cut the patches an uninterrupted run cuts.
+
+    `position()` gives, when a pass starts, the epoch and the batches of it already done: a run resumed
+    mid-epoch skips those. A `DistributedSampler`, so Lightning keeps it; the epoch Lightning passes to
+    `set_epoch` is not used, as it runs one ahead after resuming from an end-of-epoch checkpoint.
+    """
+
+    def __init__(
+        self,
+        dataset: TrainPatches,
+        seed: int,
+        batch_size: int,
+        position: Callable[[], tuple[int, int]],
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, seed=seed)
+        self.batch_size, self.position = batch_size, position
+
+    def __iter__(self) -> Iterator[int]:
+        epoch, batches = self.position()
+        keys = self.dataset.epoch_keys(self.seed, epoch)[self.rank :: self.num_replicas]
+        return iter(keys[batches * self.batch_size :].tolist())
+
+    def __len__(self) -> int:
+        return len(self.dataset) // self.num_replicas
 
 
 Folders = list[str] | dict[str, list[str]]
@@ -62,6 +96,54 @@ def resolve_folders(folders: Folders, what: str) -> tuple[list[Path], list[Path]
             f"{what}: {len(hr)} HR images in {list(folders['hr'])} but {len(lr)} LR images in {list(folders['lr'])}"
         )
     return hr, lr
+
+
+def _whole(least: int) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+
+def _non_negative(v: object) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool) and v >= 0
+
+
+def _optional(valid: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda v: v is None or valid(v)
+
+
+def _folders(v: object) -> bool:
+    return isinstance(v, str | Mapping) or (isinstance(v, Sequence) and all(isinstance(f, str) for f in v))
+
+
+def _scales(v: object) -> bool:
+    return isinstance(v, Sequence) and not isinstance(v, str) and all(map(_whole(1), v))
+
+
+def _named_sets(v: object) -> bool:
+    return isinstance(v, Mapping) and len(v) > 0 and all(map(_folders, v.values()))
+
+
+OPTION_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "scale": (_whole(1), "a positive integer, e.g. data.scale=3"),
+    "patch_size": (_whole(1), "a positive integer of LR pixels, e.g. data.patch_size=24"),
+    "batch_size": (_whole(1), "a positive integer, e.g. data.batch_size=16"),
+    "steps_per_epoch": (_whole(1), "a positive integer, e.g. data.steps_per_epoch=400"),
+    "num_workers": (_whole(0), "0 (load in the main process) or more worker processes"),
+    "train_scales": (_optional(_scales), "null or a list of positive integers, e.g. 'data.train_scales=[2,3,4]'"),
+    "blur_sigma": (_non_negative, "0 or a positive number of pixels"),
+    "noise_sigma": (_non_negative, "0 or a positive number of grey levels"),
+    "bank_stride": (_optional(_whole(1)), "null or a positive integer of LR pixels"),
+    "train": (_folders, "a list of folders or files, or a paired set {hr: [folders], lr: [folders]}"),
+    "val": (_named_sets, "named sets of folders, e.g. 'data.val={mine:[path/to/images]}'"),
+    "test": (_optional(_named_sets), "null (the validation sets) or named sets like data.val"),
+    **{key: (lambda v: isinstance(v, bool), "true or false") for key in ("cache", "augment", "pin_memory", "bank")},
+}
+
+
+def check_options(options: dict) -> None:
+    """Name the first option of `data` (a keyword argument of `SRDataModule`) whose value is wrong."""
+    for key, (valid, expected) in OPTION_RULES.items():
+        if key in options and not valid(options[key]):
+            raise ValueError(f"data.{key} must be {expected}; got {options[key]!r}")
 
 
 def _folder_list(folders: Folders) -> list[str]:
@@ -112,10 +194,12 @@ class SRDataModule(L.LightningDataModule):
         prepare: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(scale, int) or scale < 1:
-            raise ValueError(f"data.scale must be a positive integer, got {scale!r}")
-        if not val:
-            raise ValueError("data.val must name at least one evaluation set")
+        check_options(
+            dict(scale=scale, train=train, val=val, test=test, patch_size=patch_size, train_scales=train_scales,
+                 batch_size=batch_size, steps_per_epoch=steps_per_epoch, num_workers=num_workers, cache=cache,
+                 augment=augment, blur_sigma=blur_sigma, noise_sigma=noise_sigma, pin_memory=pin_memory, bank=bank,
+                 bank_stride=bank_stride)
+        )  # fmt: skip
         self.train_scales = list(train_scales or [])
         for s in self.train_scales:
             if (patch_size * scale) % s:
@@ -134,7 +218,13 @@ class SRDataModule(L.LightningDataModule):
             )
         self.use_bank, self.bank_stride = bank, bank_stride or max(1, patch_size // 2)
         self.bank: PatchBank | None = None
+        self.sampler: PatchSampler | None = None
         self._prepare = prepare
+        self._passes = 0  # of the training patches, when no trainer keeps count
+        self._last_draw: tuple[int, dict] | None = None  # (batches processed, bank state) before the last draw
+        self._checked: set[str] = set()
+        # Set by train.py when the test sets are scored after training: fetched and checked before it.
+        self.will_test = False
 
     @property
     def val_names(self) -> list[str]:
@@ -146,32 +236,71 @@ class SRDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Download or write what this stage reads: training and validation sets when fitting, test
-        sets when testing (a training run does not fetch Urban100)."""
+        sets when testing (a training run does not fetch Urban100 unless `will_test`)."""
         if self._prepare is None:
             return
         fn = getattr(getattr(self.trainer, "state", None), "fn", None)
-        sets = {"fit": [self.train_dirs, *self.val_sets.values()], "validate": list(self.val_sets.values()),
+        fit = [*self.val_sets.values(), *(self.test_sets.values() if self.will_test else [])]
+        sets = {"fit": [self.train_dirs, *fit], "validate": list(self.val_sets.values()),
                 "test": list(self.test_sets.values())}.get(str(fn.value) if fn else "", None)  # fmt: skip
         self._prepare(None if sets is None else [f for s in sets for f in _folder_list(s)])
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and not hasattr(self, "train_set"):
-            processes = self.trainer.world_size if self.trainer is not None else 1
-            length = self.steps_per_epoch * self.batch_size * processes  # shared out by DDP's sampler
-            hr, lr = resolve_folders(self.train_dirs, "data.train")
-            if self.use_bank:
-                if lr:
-                    raise ValueError("data.bank=true makes LR patches from HR images: set data.bank=false for paired data")
-                rank = self.trainer.global_rank if self.trainer is not None else 0
-                self.bank = PatchBank(
-                    hr, self.scale, self.patch_size, self.bank_stride, self.blur_sigma, self.augment,
-                    seed=torch.initial_seed() + rank,
-                )  # fmt: skip
-                self.train_set = _Steps(self.steps_per_epoch)
-                return
-            if lr and self.train_scales:
-                raise ValueError("data.train_scales needs HR-only training data: paired LR images have one scale")
-            self.train_set = TrainPatches(hr, self.scale, self.patch_size, length, self.cache, self.augment, lr)
+            self._setup_training()
+        # Every evaluation image is decoded once now, so a bad one stops the run before training.
+        sets = {"fit": {**self.val_sets, **(self.test_sets if self.will_test else {})}, "validate": self.val_sets}
+        self.check_eval_sets(sets.get(stage, self.test_sets))
+
+    def _setup_training(self) -> None:
+        processes = self.trainer.world_size if self.trainer is not None else 1
+        length = self.steps_per_epoch * self.batch_size * processes  # shared out by the sampler
+        hr, lr = resolve_folders(self.train_dirs, "data.train")
+        rank = self.trainer.global_rank if processes > 1 else 0
+        if self.use_bank:
+            if lr:
+                raise ValueError("data.bank=true makes LR patches from HR images: set data.bank=false for paired data")
+            self.bank = PatchBank(
+                hr, self.scale, self.patch_size, self.bank_stride, self.blur_sigma, self.augment,
+                seed=torch.initial_seed() + rank,
+            )  # fmt: skip
+            self.train_set = _Steps(self.steps_per_epoch)
+            return
+        if lr and self.train_scales:
+            raise ValueError("data.train_scales needs HR-only training data: paired LR images have one scale")
+        self.train_set = TrainPatches(hr, self.scale, self.patch_size, length, self.cache, self.augment, lr)
+        seed = torch.initial_seed()
+        self.sampler = PatchSampler(self.train_set, seed, self.batch_size, self._patch_position, processes, rank)
+
+    def _patch_position(self) -> tuple[int, int]:
+        """(epoch, batches done in it) when a pass over the training patches starts: from the trainer's
+        progress, which a resumed run restores; without Lightning's fit loop, each pass is the next epoch."""
+        loop = getattr(self.trainer, "fit_loop", None)
+        if loop is None:
+            self._passes += 1
+            return self._passes - 1, 0
+        limit = self.trainer.limit_train_batches  # as Lightning reads it: a number of batches or a fraction
+        per_epoch = min(self.steps_per_epoch, limit) if isinstance(limit, int) else int(self.steps_per_epoch * limit)
+        return divmod(self._batches_processed(), max(1, per_epoch))
+
+    def _batches_processed(self) -> int:
+        """Training batches of the run whose step has run (restored on resuming)."""
+        loop = getattr(self.trainer, "fit_loop", None)
+        return loop.epoch_loop.batch_progress.total.processed if loop is not None else 0
+
+    def check_eval_sets(self, sets: dict[str, Folders]) -> None:
+        """Decode each image of `sets` (threads: decoding releases the GIL); the first that is missing,
+        undecodable or too small for the scale is named."""
+        datasets = [self._eval_set(name, folders) for name, folders in sets.items() if name not in self._checked]
+        images = [(dataset, i) for dataset in datasets for i in range(len(dataset))]
+        with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+            for _ in pool.map(lambda image: image[0].read(image[1]), images):
+                pass
+        self._checked |= set(sets)
+
+    def _eval_set(self, name: str, folders: Folders) -> EvalImages:
+        hr, lr = resolve_folders(folders, f"evaluation set {name}")
+        return EvalImages(hr, self.scale, lr)
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
         return DataLoader(
@@ -179,21 +308,21 @@ class SRDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             pin_memory=self.pin_memory and torch.cuda.is_available(),
             persistent_workers=self.num_workers > 0,
+            # Its own generator for the workers' base seed: loading leaves the global RNG (which a resumed
+            # run restores) alone.
+            generator=torch.Generator(),
             **kwargs,
         )
 
     def train_dataloader(self) -> DataLoader:
         if self.bank is not None:  # batches are drawn from the bank in `on_after_batch_transfer`
-            return DataLoader(self.train_set, batch_size=None)
-        return self._loader(
-            self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True, worker_init_fn=seed_worker
-        )
+            return DataLoader(self.train_set, batch_size=None, generator=torch.Generator())
+        return self._loader(self.train_set, batch_size=self.batch_size, sampler=self.sampler, drop_last=True)
 
     def _eval_loaders(self, sets: dict[str, Folders]) -> list[DataLoader]:
         loaders = []
         for name, folders in sets.items():
-            hr, lr = resolve_folders(folders, f"evaluation set {name}")
-            dataset = EvalImages(hr, self.scale, lr)
+            dataset = self._eval_set(name, folders)
             sampler = ShardSampler(dataset) if dist.is_available() and dist.is_initialized() else None
             loaders.append(self._loader(dataset, batch_size=1, sampler=sampler))
         return loaders
@@ -205,7 +334,11 @@ class SRDataModule(L.LightningDataModule):
         return self._eval_loaders(self.test_sets)
 
     def state_dict(self) -> dict:
-        return {"bank": self.bank.state_dict()} if self.bank is not None else {}
+        if self.bank is None:
+            return {}
+        # Written before the step of the last drawn batch ran (Ctrl-C): the resumed run draws that batch again.
+        unfinished = self._last_draw is not None and self._batches_processed() == self._last_draw[0]
+        return {"bank": self._last_draw[1] if unfinished else self.bank.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if self.bank is not None and "bank" in state:
@@ -213,6 +346,7 @@ class SRDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         if not isinstance(batch, dict):  # a step of the bank's loader
+            self._last_draw = (self._batches_processed(), self.bank.state_dict())
             return self.bank.to(self.trainer.strategy.root_device).draw(self.batch_size)
         hr = batch["hr"].float().div_(255)  # (B, 3, H, W) uint8 -> float in [0, 1]
         if "lr" in batch:  # paired data

@@ -3,19 +3,24 @@ operation happens batched on the device (see `SRDataModule.on_after_batch_transf
 
 from pathlib import Path
 
-import albumentations as A
 import numpy as np
 import torch
-from lightning.fabric.utilities.seed import pl_worker_init_function
 from rich.progress import track
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import Dataset
 
 from srlab.data.images import read_image
+
+SSIM_WINDOW = 11  # pixels of `srlab.metrics.ssim`'s window: a scored image must hold one
 
 
 def _to_tensor(img: np.ndarray) -> torch.Tensor:
     # (H, W, 3) uint8 -> (3, H, W) uint8
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+
+
+def d4(img: np.ndarray, k: int) -> np.ndarray:
+    """One of the 8 flips/rotations by 90 degrees of an (H, W, C) image, k in 0..7 (as `srlab.data.bank.d4`)."""
+    return np.rot90(img.swapaxes(0, 1) if k & 4 else img, k & 3)
 
 
 def check_pair(hr_file: Path, hr: np.ndarray, lr_file: Path, lr: np.ndarray, scale: int) -> None:
@@ -30,6 +35,10 @@ def check_pair(hr_file: Path, hr: np.ndarray, lr_file: Path, lr: np.ndarray, sca
 
 class TrainPatches(Dataset):
     """Random HR patches of `patch_size * scale` pixels with a random flip/rot90, `length` per epoch.
+
+    An item's key decides it all: image `key % len(files)`, and the seed of its crop and flip/rotation.
+    `epoch_keys` draws an epoch's keys from (seed, epoch) alone, so a resumed run, or a worker started
+    anew, cuts the same patches as an uninterrupted run.
 
     With `lr_files` (paired data, e.g. DIV2K's official LR), each item also holds the matching LR
     patch of `patch_size` pixels. With `cache`, images are decoded once in the main process; forked
@@ -48,19 +57,10 @@ class TrainPatches(Dataset):
     ) -> None:
         self.files, self.lr_files, self.length = files, lr_files, length
         self.scale, self.patch_size, self.hr_size = scale, patch_size, patch_size * scale
+        self.augment = augment
         self.images = None
         if cache:
             self.images = [self._load(i) for i in track(range(len(files)), "Decoding training images", transient=True)]
-        steps = [] if lr_files else [A.RandomCrop(self.hr_size, self.hr_size)]
-        if augment:
-            steps.append(A.D4(p=1.0))  # one of the 8 flips/rotations by 90 degrees
-        # albumentations keeps its own generator: seed it from torch (seed_everything), per worker too.
-        self.transform = A.Compose(
-            steps,
-            seed=torch.initial_seed() % 2**32,
-            additional_targets={"lr": "image"},
-            is_check_shapes=False,  # a paired LR patch is smaller than its HR patch
-        )
 
     def _load(self, i: int) -> tuple[np.ndarray, np.ndarray | None]:
         hr = read_image(self.files[i])[0]
@@ -78,27 +78,34 @@ class TrainPatches(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        i = index % len(self.files)
+    def epoch_keys(self, seed: int, epoch: int) -> np.ndarray:
+        """The `length` keys of an epoch: every image equally often, in random order, each with its own seed."""
+        rng = np.random.default_rng([seed, epoch])
+        images = rng.permutation(self.length) % len(self.files)
+        return images + len(self.files) * rng.integers(0, 2**40, self.length)
+
+    def __getitem__(self, key: int) -> dict[str, torch.Tensor]:
+        i = key % len(self.files)
         hr, lr = self.images[i] if self.images is not None else self._load(i)
+        rng = np.random.default_rng(key)
+        k = int(rng.integers(8)) if self.augment else 0
         if lr is None:
-            return {"hr": _to_tensor(self.transform(image=hr)["image"])}
-        # The same random window in both images, at LR and HR resolution.
+            n = self.hr_size
+            y, x = (int(rng.integers(size - n + 1)) for size in hr.shape[:2])
+            return {"hr": _to_tensor(d4(hr[y : y + n, x : x + n], k))}
+        # The same window in both images, at LR and HR resolution.
         p, s = self.patch_size, self.scale
-        y = int(torch.randint(hr.shape[0] // s - p + 1, ()))
-        x = int(torch.randint(hr.shape[1] // s - p + 1, ()))
-        out = self.transform(
-            image=hr[s * y : s * (y + p), s * x : s * (x + p)],
-            lr=lr[y : y + p, x : x + p],
-        )
-        return {"hr": _to_tensor(out["image"]), "lr": _to_tensor(out["lr"])}
+        y, x = (int(rng.integers(size // s - p + 1)) for size in hr.shape[:2])
+        return {
+            "hr": _to_tensor(d4(hr[s * y : s * (y + p), s * x : s * (x + p)], k)),
+            "lr": _to_tensor(d4(lr[y : y + p, x : x + p], k)),
+        }
 
 
-def seed_worker(worker_id: int) -> None:
-    """Give each DataLoader worker its own augmentation stream, from torch's per-worker seed."""
-    pl_worker_init_function(worker_id)  # Lightning's numpy/random seeding, which a custom hook replaces
-    info = get_worker_info()
-    info.dataset.transform.set_random_seed(info.seed % 2**32)
+def min_eval_size(scale: int) -> int:
+    """The smallest HR side that can be scored at `scale`: cropped to a multiple of the scale and shaved
+    by `scale` pixels each side (the paper protocol), it must still hold SSIM's window."""
+    return (-(-SSIM_WINDOW // scale) + 2) * scale
 
 
 class EvalImages(Dataset):
@@ -111,16 +118,32 @@ class EvalImages(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> dict:
+    def read(self, index: int) -> tuple[np.ndarray, bool, np.ndarray | None]:
+        """Decode image `index` (and its LR image): (HR, grey, LR or None); a file that cannot be scored
+        at this scale is named."""
         img, grey = read_image(self.files[index])
+        h, w = img.shape[:2]
+        if min(h, w) < min_eval_size(self.scale):
+            side = min_eval_size(self.scale)
+            raise ValueError(
+                f"evaluation image {self.files[index]} is {w}x{h}: at scale {self.scale} an image needs at least "
+                f"{side}x{side} pixels (SSIM's {SSIM_WINDOW}-pixel window inside the {self.scale}-pixel border "
+                "that scoring crops): remove it from the set"
+            )
+        if not self.lr_files:
+            return img, grey, None
+        lr = read_image(self.lr_files[index])[0]
+        check_pair(self.files[index], img, self.lr_files[index], lr, self.scale)
+        return img, grey, lr
+
+    def __getitem__(self, index: int) -> dict:
+        img, grey, lr = self.read(index)
         h, w = img.shape[0] // self.scale, img.shape[1] // self.scale
         item = {
             "hr": _to_tensor(img[: h * self.scale, : w * self.scale]),
             "grey": grey,
             "name": self.files[index].stem,
         }
-        if self.lr_files:
-            lr = read_image(self.lr_files[index])[0]
-            check_pair(self.files[index], img, self.lr_files[index], lr, self.scale)
+        if lr is not None:
             item["lr"] = _to_tensor(lr[:h, :w])
         return item

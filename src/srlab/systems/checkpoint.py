@@ -14,7 +14,7 @@ def read_checkpoint(path: str | Path, option: str) -> dict:
         raise FileNotFoundError(f"{option}: checkpoint {path} does not exist")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:  # OSError: a cut zip
         raise ValueError(f"{option}: {path} is not a PyTorch checkpoint: {err}") from err
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise TypeError(f"{option}: {path} is not a Lightning checkpoint: it has no state_dict")

@@ -1,9 +1,11 @@
 """`SRSystem`: supervised training of any network that follows the model contract."""
 
+import random
 import time
 from collections.abc import Callable
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor, nn
@@ -161,6 +163,38 @@ class SRSystem(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if self.net_config is not None:
             checkpoint["net_config"] = self.net_config
+        checkpoint["rng_states"] = self._rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # Before the first resumed step, and nothing between draws from these generators (the data
+        # loaders keep their own): the run continues with the random numbers it would have drawn.
+        fitting = self._trainer is not None and self.trainer.state.fn == TrainerFn.FITTING
+        if "rng_states" in checkpoint and fitting:
+            self._set_rng_states(checkpoint["rng_states"])
+
+    def _rng_states(self) -> dict:
+        """torch's, numpy's, Python's and this device's CUDA generator states, in types `weights_only` loads."""
+        numpy_state = np.random.get_state(legacy=False)  # its key, a uint32 array, goes as a tensor
+        key = torch.from_numpy(numpy_state["state"]["key"].astype(np.int64))
+        states = {
+            "torch": torch.get_rng_state(),
+            "numpy": {**numpy_state, "state": {**numpy_state["state"], "key": key}},
+            "python": random.getstate(),
+        }
+        if self.device.type == "cuda":
+            states["cuda"] = torch.cuda.get_rng_state(self.device)
+        return states
+
+    def _set_rng_states(self, states: dict) -> None:
+        torch.set_rng_state(states["torch"])
+        numpy_state = states["numpy"]
+        key = numpy_state["state"]["key"].numpy().astype(np.uint32)
+        np.random.set_state({**numpy_state, "state": {**numpy_state["state"], "key": key}})
+        version, internal, gauss = states["python"]
+        random.setstate((version, tuple(internal), gauss))
+        device = self.trainer.strategy.root_device
+        if "cuda" in states and device.type == "cuda":
+            torch.cuda.set_rng_state(states["cuda"], device)
 
     # --- evaluation -----------------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
