@@ -48,7 +48,7 @@ def option_overrides(group: str, option: str, tiny_data: dict[str, Path], out: P
         overrides += [folders[key] for key in sorted(missing)]
     elif group == "model":  # at a scale the net supports (SRResNet: 2 and 4)
         cfg = compose_train([*overrides, f"model={option}"], out / "run")
-        scales = get_class(cfg.model.net._target_).scales
+        scales = get_class(cfg.model.net._target_).build_scales
         if scales and cfg.data.scale not in scales:
             overrides.append(f"data.scale={scales[0]}")
     elif group == "trainer":

@@ -59,7 +59,7 @@ def test_checkpoint_rows_self_ensemble_and_errors(tiny_data, tmp_path):
     assert means[("FSRCNN", 2, "tiny")][0] == pytest.approx(metrics["val/psnr"], abs=1e-3)
     assert means[("Bicubic", 2, "tiny")][1] == pytest.approx(metrics["val/ssim_bicubic"], abs=1e-5)
 
-    with pytest.raises(ValueError, match=r"is a x2 FSRCNN: it cannot evaluate x3"):
+    with pytest.raises(ValueError, match=r"ckpt_path=.*best.ckpt, scales=\[3\]: FSRCNN built at x2 cannot produce x3"):
         evaluate(compose_train([*eval_overrides(tiny_data, tmp_path), f"ckpt_path={ckpt}", "scales=[3]"],
                                tmp_path / "run2", "eval"))  # fmt: skip
     with pytest.raises(ValueError, match="model=FSRCNN has weights: give ckpt_path"):

@@ -10,7 +10,7 @@ from torch import nn
 
 from srlab.inference import RGBUpscaler, export_metadata, export_onnx, export_torchscript
 from srlab.models import ESPCN, FSRCNN, IDN, SRCNN, Bicubic
-from srlab.models.contract import super_resolve
+from srlab.models.contract import SRNet, net_input, to_rgb
 from srlab.ops import imresize
 from srlab.ops.resize import resize_weights
 
@@ -50,11 +50,11 @@ def test_polyphase_bicubic_equals_the_weight_matrices(scale, size):
 
 
 @pytest.mark.parametrize("name", NETS)
-def test_rgb_upscaler_equals_super_resolve(name):
+def test_rgb_upscaler_is_the_model_contract_in_one_module(name):
     net = trained_looking(NETS[name]())
     lr = torch.rand(2, 3, 21, 30)
     with torch.no_grad():
-        expected = super_resolve(net, lr)
+        expected = to_rgb(net, net(net_input(net, lr)), imresize(lr, net.scale))  # step by step
         assert expected.std() > 0.05  # a real image, not a constant
         torch.testing.assert_close(RGBUpscaler(net)(lr), expected, atol=1e-5, rtol=0)
 
@@ -102,8 +102,9 @@ def test_torchscript_equals_eager_at_two_sizes(tmp_path):
     assert json.loads(extra["srlab.json"])["srlab.net"] == "FSRCNN"
 
 
-class HalfThenQuadruple(torch.nn.Module):
-    pre_upsampled, scales, scale, in_channels, out_channels = False, (), 2, 3, 3
+class HalfThenQuadruple(SRNet):
+    def __init__(self) -> None:
+        super().__init__(2, 3, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return imresize(imresize(x, 1 / 2), 4)

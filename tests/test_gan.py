@@ -18,20 +18,18 @@ from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
 from srlab.data import SRDataModule
 from srlab.losses import AdversarialLoss
+from srlab.models.contract import SRNet
 from srlab.ops import imresize
 from srlab.systems import GANSystem, SRSystem
 
 # --- tiny stand-ins ---------------------------------------------------------------------------------
 
 
-class TinyG(nn.Module):
+class TinyG(SRNet):
     """x2 generator following the model contract: bicubic plus a learned residual."""
 
-    pre_upsampled, in_channels, out_channels, scales = False, 3, 3, (2,)
-
     def __init__(self) -> None:
-        super().__init__()
-        self.scale = 2
+        super().__init__(2, 3, 3)
         self.body = nn.Conv2d(3, 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from srlab.models import ESPCN, FSRCNN, SRCNN, Bicubic
+from srlab.models.contract import SRNet
 from srlab.ops import imresize
 from srlab.systems import SRSystem
 
@@ -37,10 +38,13 @@ def test_parameter_counts():
         SRCNN(scale=2, kernel_sizes=(9, 5))
 
 
-class EchoY(nn.Module):
+class EchoY(SRNet):
     """A 'net' that returns its (bicubic-upscaled) Y input: to_rgb must give back the bicubic image."""
 
-    pre_upsampled, in_channels, out_channels, scale = True, 1, 1, 2
+    pre_upsampled = True
+
+    def __init__(self) -> None:
+        super().__init__(2, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x

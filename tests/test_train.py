@@ -7,6 +7,7 @@ import torch
 
 from conftest import compose_train, tiny_overrides
 from srlab.cli.train import train
+from srlab.models.contract import SRNet
 
 
 @pytest.mark.parametrize("model", ["bicubic", "srcnn", "fsrcnn", "espcn"])
@@ -28,14 +29,14 @@ def test_short_training_run(model, tiny_data, tmp_path):
         torch.load(ckpts / "best.ckpt", weights_only=True)
 
 
-class TwoLevels(torch.nn.Module):
+class TwoLevels(SRNet):
     """A multi-output, multi-scale net: in training, the output at half size and at full size."""
 
-    pre_upsampled, in_channels, out_channels, scales = True, 3, 3, (2, 4)
+    pre_upsampled = True
 
     def __init__(self) -> None:
-        super().__init__()
-        self.scale, self.conv, self.seen = 2, torch.nn.Conv2d(3, 3, 3, padding=1), []
+        super().__init__(2, 3, 3)
+        self.conv, self.seen = torch.nn.Conv2d(3, 3, 3, padding=1), []
 
     def forward(self, x: torch.Tensor):
         self.seen.append((self.scale, self.training))

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from functools import partial
 
 import cv2
 import numpy as np
@@ -29,7 +28,6 @@ from srlab.inference import (
     write_image,
 )
 from srlab.models import FSRCNN, SRCNN, Bicubic
-from srlab.models.contract import super_resolve
 from srlab.ops import imresize
 
 FSRCNN_CONFIG = {"_target_": "srlab.models.FSRCNN", "scale": 3, "d": 16, "s": 8, "m": 2}
@@ -275,7 +273,7 @@ def test_upscale_py_with_a_checkpoint_of_train_py(trained_checkpoint, photos, tm
     assert "rgb.png (37x29)" in proc.stdout and "(74x58)" in proc.stdout  # the time per image is printed
     lr = to_tensor(photos["images"]["rgb.png"])
     with torch.no_grad():
-        expected = quantise(super_resolve(net, lr))
+        expected = quantise(RGBUpscaler(net)(lr))
     assert np.abs(read_rgb(tmp_path / "out" / "rgb.png") - expected).max() <= 1
 
 
@@ -313,7 +311,7 @@ def test_y_net_merges_bicubic_cbcr_and_grey_stays_grey(photos, tmp_path):
     upscale(compose_upscale([*base, "tile=16", f"input={folder}", f"output={tmp_path / 'plain'}"]))
     plus = [*base, "tile=null", "self_ensemble=true", f"input={folder / 'rgb.png'}", f"output={tmp_path / 'plus'}"]
     upscale(compose_upscale(plus))
-    sr = partial(super_resolve, net)
+    sr = RGBUpscaler(net)
     for out, name, forward in [
         ("plain", "rgb.png", sr),
         ("plain", "grey.png", sr),
@@ -360,7 +358,7 @@ def test_export_from_the_command_line(tmp_path):
     ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", net, FSRCNN_CONFIG)
     lr = torch.rand(1, 3, 20, 27)
     with torch.no_grad():
-        expected = super_resolve(net, lr)
+        expected = RGBUpscaler(net)(lr)
     (onnx_path,) = upscale(compose_upscale([f"ckpt_path={ckpt}", "export=onnx", f"output={tmp_path / 'x3.onnx'}"]))
     (sr,) = onnxruntime.InferenceSession(str(onnx_path)).run(None, {"lr": lr.numpy()})
     np.testing.assert_allclose(sr, expected.numpy(), atol=1e-4)
@@ -382,7 +380,7 @@ def test_bad_options_are_named(photos, tmp_path):
         (["model=fsrcnn", "data.scale=3", *io], "FSRCNN has .* parameters to learn: give its ckpt_path"),
         (["model=bicubic", *io], "needs data.scale"),
         ([f"ckpt_path={ckpt}", "model=bicubic", *io], "not both"),
-        ([f"ckpt_path={ckpt}", "data.scale=2", *io], "data.scale=2: .*fsrcnn.ckpt holds a x3 FSRCNN"),
+        ([f"ckpt_path={ckpt}", "data.scale=2", *io], "fsrcnn.ckpt, data.scale=2: FSRCNN built at x3 cannot produce x2"),
         ([f"ckpt_path={ckpt}", f"input={folder}", f"output={folder}"], "is the input folder"),
         ([f"ckpt_path={ckpt}", f"input={folder / 'rgb.png'}", f"output={folder}"], "is the input folder"),
         ([f"ckpt_path={ckpt}", f"input={tmp_path / 'nothing'}", f"output={tmp_path}"], "nothing does not exist"),

@@ -72,9 +72,10 @@ def test_multi_scale_carn_reads_scale_at_call_time():
     for scale in (2, 3, 4):
         net.scale = scale
         assert net(x).shape == (1, 3, 5 * scale, 7 * scale)
-    with pytest.raises(ValueError, match="scales"):
+    assert net.run_scales == (2, 3, 4) and CARN(4, num_features=8, multi_scale=False).run_scales == (4,)
+    with pytest.raises(ValueError, match="CARN can be built at x2, x3, x4, not at scale 8"):
         CARN(8)
-    with pytest.raises(ValueError, match="scales"):
+    with pytest.raises(ValueError, match="BTSRN can be built at x2, x3, x4, not at scale 5"):
         BTSRN(5)
 
 
@@ -109,7 +110,7 @@ def test_training_steps(name):
     """
     torch.manual_seed(0)
     net = TINY[name](2).train()
-    scales = CARN.scales if isinstance(net, CARN) else (2,)
+    scales = net.run_scales if isinstance(net, CARN) else (2,)
     batches = {s: (torch.rand(4, net.in_channels, 6, 6), torch.rand(4, net.out_channels, 6 * s, 6 * s)) for s in scales}
     if net.pre_upsampled:
         batches = {s: (imresize(lr, s), hr) for s, (lr, hr) in batches.items()}

@@ -15,7 +15,8 @@ def compose_net(name: str):
 
 def test_fsrcnn_parameters_and_flops_by_hand():
     info = describe("fsrcnn", compose_net("fsrcnn"))
-    assert info.scales == (2, 3, 4) and info.input == "Y, LR"
+    assert info.build_scales == () and list(info.params) == [2, 3, 4] and info.input == "Y, LR"
+    assert info.switches_to == "the built one"
     assert set(info.params.values()) == {12809}
     # Multiply-adds per LR pixel: the convolutions' and the 9x9 deconvolution's weights, 12,464;
     # an output megapixel at x3 has 1e6 / 9 LR pixels; 2 FLOPs per multiply-add.
@@ -25,8 +26,10 @@ def test_fsrcnn_parameters_and_flops_by_hand():
 def test_rows_and_markdown(capsys):
     info = describe("edsr_baseline", compose_net("edsr_baseline"))
     (row,) = rows([info])
-    assert row[:4] == ["edsr_baseline", "EDSR", "RGB, LR", "x2 x3 x4"]
-    assert row[4] == "1,369,859 / 1,554,499 / 1,517,571"
+    assert row[:5] == ["edsr_baseline", "EDSR", "RGB, LR", "x2 x3 x4", "the built one"]
+    assert row[5] == "1,369,859 / 1,554,499 / 1,517,571"
+    ms_lapsrn, vdsr = rows([describe(name, compose_net(name)) for name in ("ms_lapsrn", "vdsr")])
+    assert ms_lapsrn[3:5] == ["x2 x4 x8", "x2, x4, x8"] and vdsr[3:5] == ["any (x2 x3 x4 listed)", "any scale"]
     with pytest.raises(SystemExit):
         main(["nothing"])
 

@@ -6,13 +6,12 @@ from typing import Any
 from hydra.utils import get_object, instantiate
 from torch import nn
 
+from srlab.models.contract import SRNet
 from srlab.pretrained import entry, load_pretrained
 from srlab.systems.checkpoint import load_net_weights, read_checkpoint
 
-CONTRACT = ("scale", "scales", "in_channels", "out_channels", "pre_upsampled")
 
-
-def load_net(ckpt_path: str | Path) -> nn.Module:
+def load_net(ckpt_path: str | Path) -> SRNet:
     """The network of a `train.py` checkpoint, in eval mode on the CPU.
 
     The checkpoint holds the resolved net config (`net_config`, with `_target_`) and the system's
@@ -26,24 +25,26 @@ def load_net(ckpt_path: str | Path) -> nn.Module:
     return net.eval()
 
 
-def pretrained_net(name: str) -> nn.Module:
+def pretrained_net(name: str) -> SRNet:
     """The network of a shipped weight (`srlab.pretrained`), in eval mode on the CPU."""
     net = net_from_config(entry(name)["net"], source=f"pretrained={name}")
     load_pretrained(net, name)
     return net.eval()
 
 
-def net_from_config(config: dict, source: str) -> nn.Module:
-    """Instantiate a net config (`_target_` and arguments) that follows the model contract.
+def net_from_config(config: dict, source: str) -> SRNet:
+    """Instantiate a net config (`_target_` and arguments) of an `SRNet`, the model contract.
 
     Every `_target_` must name an `nn.Module` class: a config read from a file may not call anything
     else (`weights_only=True` would mean little if the config could run `os.system`).
     """
     _check_targets(config, source)
     net = instantiate(config)
-    missing = [name for name in CONTRACT if not hasattr(net, name)]
-    if missing:
-        raise ValueError(f"{source}: {type(net).__name__} lacks the model contract's {', '.join(missing)}")
+    if not isinstance(net, SRNet):
+        raise ValueError(
+            f"{source}: {type(net).__name__} does not declare its channels and scales: "
+            "derive it from srlab.models.contract.SRNet"
+        )
     return net.eval()
 
 

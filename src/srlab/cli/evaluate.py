@@ -15,9 +15,9 @@ from torch import nn
 from srlab.cli.checkpoint import load_net, pretrained_net
 from srlab.cli.config import instantiate_all, print_config_tree
 from srlab.inference import self_ensemble
-from srlab.metrics.quality import image_quality
+from srlab.metrics.quality import image_quality, scored_image
 from srlab.models import Bicubic
-from srlab.models.contract import predict
+from srlab.models.contract import check_scale, predict
 from srlab.ops import imresize
 from srlab.pretrained import entry, names
 
@@ -38,7 +38,7 @@ def evaluate(cfg: DictConfig) -> list[Row]:
     if cfg.get("pretrained") == "all":
         return evaluate_zoo(cfg, output_dir)
     if cfg.get("ckpt_path"):
-        net, source = load_net(cfg.ckpt_path), cfg.ckpt_path
+        net, source = load_net(cfg.ckpt_path), f"ckpt_path={cfg.ckpt_path}"
     elif cfg.get("pretrained"):
         net, source = pretrained_net(cfg.pretrained), f"pretrained={cfg.pretrained}"
     else:
@@ -56,7 +56,8 @@ def _score(net: nn.Module, name: str, scales: list[int], cfg: DictConfig, source
     net.to(device).eval()
     rows: list[Row] = []
     for scale in scales:
-        _set_scale(net, scale, source)
+        check_scale(net, scale, f"{source or f'model={name}'}, scales={scales}")
+        net.scale = scale
         with open_dict(cfg):
             cfg.data.scale = scale
         datamodule = instantiate(cfg.data)
@@ -100,17 +101,6 @@ def _net_without_checkpoint(cfg: DictConfig) -> nn.Module:
     return net
 
 
-def _set_scale(net: nn.Module, scale: int, ckpt_path: str | None) -> None:
-    """Scales a net supports: its `scales`; any scale for a pre-upsampled net without a list."""
-    if scale == net.scale or scale in net.scales or (not net.scales and (net.pre_upsampled or isinstance(net, Bicubic))):
-        net.scale = scale
-        return
-    raise ValueError(
-        f"{ckpt_path or type(net).__name__} is a x{net.scale} {type(net).__name__}: it cannot evaluate x{scale} "
-        f"(scales it supports: {list(net.scales) or [net.scale]})"
-    )
-
-
 @torch.inference_mode()
 def _score_set(net, methods, datamodule, loader, set_name: str, scale: int, device: torch.device) -> list[Row]:
     rows = []
@@ -123,7 +113,8 @@ def _score_set(net, methods, datamodule, loader, set_name: str, scale: int, devi
                 if method == "Bicubic":
                     scored = imresize(lr, scale).clamp(0, 1)
                 else:
-                    scored, _, _ = predict(net, lr, grey, forward=forward)
+                    out, rgb, _ = predict(net, lr, forward=forward)
+                    scored = scored_image(out, rgb, grey)
                 psnr, ssim = image_quality(scored, hr, grey, border=scale)
                 rows.append({"method": method, "scale": scale, "set": set_name, "image": batch["name"][0],
                              "psnr": psnr.item(), "ssim": ssim.item()})  # fmt: skip

@@ -33,6 +33,7 @@ from srlab.inference import (
     to_levels,
     upscale_bands,
 )
+from srlab.models.contract import check_scale
 from srlab.ops import imresize
 
 AUTOCAST = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
@@ -180,15 +181,9 @@ def build_net(cfg: DictConfig) -> nn.Module:
         raise ValueError("give ckpt_path=<checkpoint> or model=<name>, not both (a checkpoint names its own model)")
     if ckpt_path or pretrained:
         net = load_net(ckpt_path) if ckpt_path else pretrained_net(pretrained)
-        ckpt_path = ckpt_path or f"pretrained={pretrained}"
-        if scale is not None and scale != net.scale:
-            # Multi-scale nets list their scales; a pre-upsampled net without a list takes any scale.
-            scales = tuple(net.scales)
-            if not (scale in scales or (not scales and net.pre_upsampled)):
-                raise ValueError(
-                    f"data.scale={scale}: {ckpt_path} holds a x{net.scale} {type(net).__name__}, "
-                    f"which supports {', '.join(f'x{s}' for s in scales) or 'only that scale'}"
-                )
+        source = f"ckpt_path={ckpt_path}" if ckpt_path else f"pretrained={pretrained}"
+        if scale is not None:
+            check_scale(net, scale, f"{source}, data.scale={scale}")
             net.scale = scale
         return net
     if not cfg.get("model"):

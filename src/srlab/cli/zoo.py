@@ -1,5 +1,5 @@
-"""`srlab models`: every model of `conf/model/` with its supported scales, input, parameters and
-FLOPs per output megapixel.
+"""`srlab models`: every model of `conf/model/` with the scales it can be built at and switch to at run
+time, its input, parameters and FLOPs per output megapixel.
 
     srlab models                 # a table in the terminal (also: python -m srlab.cli.zoo models)
     srlab models --markdown      # the table of docs/models.md
@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.table import Table
 from torch.utils.flop_counter import FlopCounterMode
 
-from srlab.models.contract import net_input
+from srlab.models.contract import net_input, scales_text
 from srlab.pretrained import manifest
 
 CONF = Path(os.environ.get("SRLAB_ROOT", Path(__file__).resolve().parents[3])) / "conf"
-ANY_SCALE = (2, 3, 4)  # listed for models that take any integer scale
+LISTED_FOR_ANY = (2, 3, 4)  # the scales measured for a model that can be built at any integer scale
 TILE = 48  # output pixels per side, a multiple of every scale but 8
 
 
@@ -35,16 +35,16 @@ class ModelInfo:
     name: str
     target: str
     input: str
-    scales: tuple[int, ...]
-    params: dict[int, int]
+    build_scales: tuple[int, ...]  # empty: any
+    switches_to: str  # the scales a built net can switch to at run time
+    params: dict[int, int]  # by measured scale
     gflops_per_mp: dict[int, float]
 
 
 def describe(name: str, net_cfg) -> ModelInfo:
-    cls = get_class(net_cfg._target_)
-    scales = cls.scales or ANY_SCALE
+    build_scales = get_class(net_cfg._target_).build_scales
     params, gflops = {}, {}
-    for scale in scales:
+    for scale in build_scales or LISTED_FOR_ANY:
         net = instantiate(OmegaConf.merge(net_cfg, {"scale": scale})).eval()
         params[scale] = sum(p.numel() for p in net.parameters())
         lr = torch.rand(1, 3, TILE // scale, TILE // scale)
@@ -52,7 +52,8 @@ def describe(name: str, net_cfg) -> ModelInfo:
             out = net(net_input(net, lr))
         gflops[scale] = counter.get_total_flops() / (out.shape[-2] * out.shape[-1]) * 1e6 / 1e9
     kind = f"{'Y' if net.in_channels == 1 else 'RGB'}, {'pre-upsampled' if net.pre_upsampled else 'LR'}"
-    return ModelInfo(name, net_cfg._target_, kind, tuple(scales), params, gflops)
+    switches_to = "the built one" if net.run_scales == (net.built_scale,) else scales_text(net.run_scales)
+    return ModelInfo(name, net_cfg._target_, kind, build_scales, switches_to, params, gflops)
 
 
 def zoo() -> list[ModelInfo]:
@@ -71,13 +72,15 @@ def rows(infos: list[ModelInfo]) -> list[list[str]]:
     out = []
     for i in infos:
         params = list(dict.fromkeys(i.params.values()))
+        measured = " ".join(f"x{s}" for s in i.params)
         out.append([
             i.name,
             i.target.rsplit(".", 1)[1],
             i.input,
-            " ".join(f"x{s}" for s in i.scales),
+            measured if i.build_scales else f"any ({measured} listed)",
+            i.switches_to,
             " / ".join(f"{p:,}" for p in params),
-            " / ".join(f"{i.gflops_per_mp[s]:.1f}" for s in i.scales),
+            " / ".join(f"{g:.1f}" for g in i.gflops_per_mp.values()),
             shipped_weights(i.name),
         ])  # fmt: skip
     return out
@@ -89,7 +92,9 @@ def shipped_weights(model: str) -> str:
     return ", ".join(weights) or "-"
 
 
-COLUMNS = ["model=", "class", "input", "scales", "parameters", "GFLOPs per output MP", "shipped weights (Set5 PSNR)"]
+COLUMNS = ["model=", "class", "input", "built at", "switches to", "parameters", "GFLOPs per output MP",
+           "shipped weights (Set5 PSNR)"]  # fmt: skip
+NUMBERS = ("parameters", "GFLOPs per output MP")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     table = Table(title="srlab model zoo (conf/model); one figure per scale where it changes")
     for c in COLUMNS:
-        table.add_column(c, justify="right" if c in COLUMNS[4:6] else "left")
+        table.add_column(c, justify="right" if c in NUMBERS else "left")
     for row in table_rows:
         table.add_row(*row)
     Console(width=160).print(table)

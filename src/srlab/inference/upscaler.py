@@ -13,7 +13,7 @@ class RGBUpscaler(nn.Module):
     """RGB LR (B, 3, h, w) in [0, 1] -> RGB SR (B, 3, sh, sw) in [0, 1] with any contract network.
 
     The net is fed what it consumes (Y or RGB, LR or bicubic-upscaled) and a Y output takes CbCr from
-    the bicubic image, as `srlab.models.contract.super_resolve` does. `imresize` upscales by an integer
+    the bicubic image (`srlab.models.contract.to_rgb`). `imresize` upscales by an integer
     with convolutions, so the whole module exports to ONNX or TorchScript with dynamic sizes (as long as
     the net itself does). Set a multi-scale net's `scale` before wrapping it.
 

@@ -27,6 +27,12 @@ def eval_plane(img: Tensor, grey: Tensor) -> Tensor:
     return torch.where(grey.view(-1, 1, 1, 1).to(x.device, torch.bool), x[:, :1], y)
 
 
+def scored_image(out: Tensor, rgb: Tensor, grey: Tensor) -> Tensor:
+    """What of a net's output is scored: a Y output itself, as the papers score Y nets, unless the
+    batch holds a grey image (`grey`, (B,) bool), scored on the grey channel of the RGB output `rgb`."""
+    return out if out.shape[1] == 1 and not bool(grey.any()) else rgb
+
+
 def _crop(x: Tensor, border: int) -> Tensor:
     return x[..., border : x.shape[-2] - border, border : x.shape[-1] - border] if border > 0 else x
 

@@ -1,12 +1,14 @@
 """Super-resolution networks: pure `nn.Module`s, one paper per file.
 
-Every model states what it consumes, so systems and data code never special-case a name:
+Every model is an `SRNet` (`srlab.models.contract`) and states what it consumes, so systems and data
+code never special-case a name:
 - `in_channels` / `out_channels`: 1 (the Y channel) or 3 (RGB);
 - `pre_upsampled`: True when the input is the LR image already bicubic-upscaled to HR size;
-- `scale` and the class attribute `scales`, the scales it supports (empty: any integer);
+- `build_scales`, the scales the class can be built at, and `run_scales`, the scales a built net can
+  switch to by setting `scale` (empty: any integer); `check_scale` is the one check of a scale asked for;
 - multi-output nets (LapSRN, DRCN, CMSC) return `[intermediate..., final]` in training mode, for
   `srlab.losses.MultiOutputLoss`, and the final image in eval mode.
-See `srlab.models.contract` for how they are fed, and `srlab-models` for the list.
+See `srlab.models.contract` for how they are fed, and `srlab models` for the list.
 """
 
 from srlab.models.bicubic import Bicubic

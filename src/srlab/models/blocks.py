@@ -15,8 +15,8 @@ def conv(in_channels: int, out_channels: int, kernel_size: int = 3, bias: bool =
 class SubPixelConv(nn.Sequential):
     """Convolution to `out_channels * scale**2` maps, then pixel shuffle (Shi et al. 2016)."""
 
-    def __init__(self, in_channels: int, out_channels: int, scale: int, kernel_size: int = 3) -> None:
-        super().__init__(conv(in_channels, out_channels * scale**2, kernel_size), nn.PixelShuffle(scale))
+    def __init__(self, in_channels: int, out_channels: int, scale: int, kernel_size: int = 3, groups: int = 1) -> None:
+        super().__init__(conv(in_channels, out_channels * scale**2, kernel_size, groups=groups), nn.PixelShuffle(scale))
 
 
 @torch.no_grad()
@@ -52,11 +52,13 @@ def deconv_as_subpixel(deconv: nn.ConvTranspose2d) -> nn.Sequential:
 class Upsampler(nn.Sequential):
     """EDSR-style upsampling of `num_features` maps: x2 steps for powers of two, one x3 step for 3.
 
-    Each step is a 3x3 convolution to `r**2 * num_features` maps and a pixel shuffle by r, followed by
-    `act()` when given (SRResNet uses PReLU).
+    Each step is a 3x3 convolution to `r**2 * num_features` maps in `groups` groups and a pixel shuffle
+    by r, followed by `act()` when given (SRResNet uses PReLU, CARN ReLU).
     """
 
-    def __init__(self, num_features: int, scale: int, act: Callable[[], nn.Module] | None = None) -> None:
+    def __init__(
+        self, num_features: int, scale: int, act: Callable[[], nn.Module] | None = None, groups: int = 1
+    ) -> None:
         if scale == 3:
             factors = [3]
         elif scale >= 2 and scale & (scale - 1) == 0:
@@ -65,7 +67,7 @@ class Upsampler(nn.Sequential):
             raise ValueError(f"Upsampler supports scale 3 or a power of 2, got {scale}")
         layers: list[nn.Module] = []
         for r in factors:
-            layers += [SubPixelConv(num_features, num_features, r)]
+            layers += [SubPixelConv(num_features, num_features, r, groups=groups)]
             if act is not None:
                 layers.append(act())
         super().__init__(*layers)

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 from srlab.ops import imresize
 
 
@@ -52,9 +53,8 @@ class _Upsample(nn.Module):
         return F.interpolate(x, scale_factor=self.factor, mode="nearest") + self.deconv(F.relu(x))
 
 
-class BTSRN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 3, 4)
+class BTSRN(SRNet):
+    build_scales = (2, 3, 4)
 
     def __init__(
         self,
@@ -66,14 +66,11 @@ class BTSRN(nn.Module):
         num_lr_blocks: int = 6,
         num_hr_blocks: int = 4,
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"BTSRN supports scales {self.scales}, got {scale}")
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(
                 f"BTSRN adds its output to the upscaled input: in_channels {in_channels} != {out_channels}"
             )
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.head = conv(in_channels, num_features, 1)
         self.lr_stage = nn.Sequential(*(_PConvBlock(num_features, bottleneck) for _ in range(num_lr_blocks)))
         if scale == 4:

@@ -21,13 +21,12 @@ for CARN); here they are buffers. The official CARN-M counts 414,787 parameters 
 than the paper's 412K; this follows the code.
 """
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from srlab.models.blocks import MeanShift, conv
+from srlab.models.blocks import MeanShift, Upsampler, conv
+from srlab.models.contract import SRNet
 
 
 class _ResidualUnit(nn.Module):
@@ -85,16 +84,8 @@ class _Cascade(nn.Module):
         return out
 
 
-def _upsampler(num_features: int, scale: int, groups: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for r in [3] if scale == 3 else [2] * int(math.log2(scale)):
-        layers += [conv(num_features, r * r * num_features, groups=groups), nn.ReLU(inplace=True), nn.PixelShuffle(r)]
-    return nn.Sequential(*layers)
-
-
-class CARN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 3, 4)
+class CARN(SRNet):
+    build_scales = (2, 3, 4)
     units_per_block = 3
 
     def __init__(
@@ -108,12 +99,9 @@ class CARN(nn.Module):
         groups: int = 1,
         mobile: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels, run_scales=self.build_scales if multi_scale else None)
         if in_channels != 3 or out_channels != 3:
             raise ValueError(f"CARN works on RGB images (3 channels), got {in_channels} -> {out_channels}")
-        if scale not in self.scales:
-            raise ValueError(f"{type(self).__name__} supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.sub_mean, self.add_mean = MeanShift(sign=-1), MeanShift(sign=+1)
         self.entry = conv(in_channels, num_features)
         blocks: list[nn.Module] = []
@@ -124,8 +112,9 @@ class CARN(nn.Module):
                 units = [_ResidualUnit(num_features) for _ in range(self.units_per_block)]
             blocks.append(_Cascade(units, num_features))
         self.body = _Cascade(blocks, num_features)
+        # The official code's ReLU sits before each pixel shuffle, Upsampler's after: the same function.
         self.upsample = nn.ModuleDict(
-            {str(s): _upsampler(num_features, s, groups) for s in (self.scales if multi_scale else (scale,))}
+            {str(s): Upsampler(num_features, s, act=nn.ReLU, groups=groups) for s in self.run_scales}
         )
         self.exit = conv(num_features, out_channels)
 

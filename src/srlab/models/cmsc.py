@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 
 
 class _MSCModule(nn.Module):
@@ -52,9 +53,8 @@ class _SubNetwork(nn.Module):
         return self.fuse((a + b) / 2)
 
 
-class CMSC(nn.Module):
+class CMSC(SRNet):
     pre_upsampled = True
-    scales: tuple[int, ...] = ()
 
     def __init__(
         self,
@@ -65,10 +65,9 @@ class CMSC(nn.Module):
         num_groups: int = 4,
         num_blocks: int = 3,
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(f"CMSC adds its output to the input: in_channels {in_channels} != {out_channels}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.extraction = nn.Sequential(
             conv(in_channels, num_features), nn.ReLU(inplace=True), conv(num_features, num_features)
         )

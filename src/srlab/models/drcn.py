@@ -18,11 +18,11 @@ import torch
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 
 
-class DRCN(nn.Module):
+class DRCN(SRNet):
     pre_upsampled = True
-    scales: tuple[int, ...] = ()
 
     def __init__(
         self,
@@ -32,12 +32,11 @@ class DRCN(nn.Module):
         num_features: int = 256,
         num_recursions: int = 16,
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(
                 f"DRCN adds its input to its output: in_channels {in_channels} != out_channels {out_channels}"
             )
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.num_recursions = num_recursions
         self.embedding = nn.Sequential(
             conv(in_channels, num_features),

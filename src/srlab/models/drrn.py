@@ -16,6 +16,7 @@ batch norm with a learned scale and shift, not shared across units even where th
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 
 
 def _act(channels: int, batch_norm: bool) -> nn.Module:
@@ -41,9 +42,8 @@ class _RecursiveBlock(nn.Module):
         return h
 
 
-class DRRN(nn.Module):
+class DRRN(SRNet):
     pre_upsampled = True
-    scales: tuple[int, ...] = ()
 
     def __init__(
         self,
@@ -55,12 +55,11 @@ class DRRN(nn.Module):
         num_units: int = 9,
         batch_norm: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(
                 f"DRRN adds its input to its output: in_channels {in_channels} != out_channels {out_channels}"
             )
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.blocks = nn.Sequential(
             *(
                 _RecursiveBlock(in_channels if b == 0 else num_features, num_features, num_units, batch_norm)

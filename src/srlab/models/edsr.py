@@ -20,11 +20,11 @@ parameter counts leave out); a model with 1 input or output channel skips it.
 from torch import Tensor, nn
 
 from srlab.models.blocks import MeanShift, ResidualBlock, Upsampler, conv
+from srlab.models.contract import SRNet
 
 
-class EDSR(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 3, 4)
+class EDSR(SRNet):
+    build_scales = (2, 3, 4)
 
     def __init__(
         self,
@@ -36,10 +36,7 @@ class EDSR(nn.Module):
         res_scale: float = 0.1,
         rgb_range: float = 255.0,
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"EDSR supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         self.rgb_range = rgb_range
         self.sub_mean = MeanShift(-1, rgb_range=rgb_range) if in_channels == 3 else nn.Identity()
         self.head = conv(in_channels, num_features)
@@ -57,9 +54,8 @@ class EDSR(nn.Module):
         return self.add_mean(self.tail(self.upsample(x))) / self.rgb_range
 
 
-class MDSR(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 3, 4)
+class MDSR(SRNet):
+    build_scales = (2, 3, 4)
 
     def __init__(
         self,
@@ -70,19 +66,16 @@ class MDSR(nn.Module):
         num_blocks: int = 80,
         rgb_range: float = 255.0,
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"MDSR supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels, run_scales=self.build_scales)
         self.rgb_range = rgb_range
         self.sub_mean = MeanShift(-1, rgb_range=rgb_range) if in_channels == 3 else nn.Identity()
         self.head = conv(in_channels, num_features)
         self.pre_process = nn.ModuleDict(
-            {str(s): nn.Sequential(ResidualBlock(num_features, 5), ResidualBlock(num_features, 5)) for s in self.scales}
+            {str(s): nn.Sequential(*(ResidualBlock(num_features, 5) for _ in range(2))) for s in self.run_scales}
         )
         blocks = [ResidualBlock(num_features) for _ in range(num_blocks)]
         self.body = nn.Sequential(*blocks, conv(num_features, num_features))
-        self.upsample = nn.ModuleDict({str(s): Upsampler(num_features, s) for s in self.scales})
+        self.upsample = nn.ModuleDict({str(s): Upsampler(num_features, s) for s in self.run_scales})
         self.tail = conv(num_features, out_channels)
         self.add_mean = MeanShift(+1, rgb_range=rgb_range) if out_channels == 3 else nn.Identity()
 

@@ -13,6 +13,7 @@ srlab. Its mean is subtracted from the network's input only, which leaves the bi
 from torch import Tensor, nn
 
 from srlab.models.blocks import MeanShift, ResidualBlock, conv
+from srlab.models.contract import SRNet
 from srlab.ops import imresize
 
 ENHANCENET_MEAN = (0.47614917, 0.45001204, 0.40904046)  # PER_CHANNEL_MEANS of the official code
@@ -22,19 +23,15 @@ def _up_conv_relu(num_features: int) -> nn.Sequential:
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(num_features, num_features), nn.ReLU())
 
 
-class EnhanceNet(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (4,)
+class EnhanceNet(SRNet):
+    build_scales = (4,)
 
     def __init__(
         self, scale: int, in_channels: int = 3, out_channels: int = 3, num_features: int = 64, num_blocks: int = 10
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"EnhanceNet supports scales {self.scales}, got {scale}")
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != 3 or out_channels != 3:
             raise ValueError("EnhanceNet works on RGB: in_channels and out_channels must be 3")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.sub_mean = MeanShift(-1, ENHANCENET_MEAN)
         self.head = nn.Sequential(conv(in_channels, num_features), nn.ReLU())
         self.body = nn.Sequential(*(ResidualBlock(num_features, act=nn.ReLU) for _ in range(num_blocks)))

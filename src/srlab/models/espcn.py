@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from srlab.models.blocks import SubPixelConv
+from srlab.models.contract import SRNet
 
 
-class ESPCN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = ()
-
+class ESPCN(SRNet):
     def __init__(
         self,
         scale: int,
@@ -24,8 +22,7 @@ class ESPCN(nn.Module):
         num_features: Sequence[int] = (64, 32),
         kernel_sizes: Sequence[int] = (5, 3, 3),
     ) -> None:
-        super().__init__()
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         f1, f2 = num_features
         k1, k2, k3 = kernel_sizes
         self.features = nn.Sequential(

@@ -8,6 +8,8 @@ FSRCNN is (d, s, m) = (56, 12, 4); FSRCNN-s is (32, 5, 1).
 
 from torch import Tensor, nn
 
+from srlab.models.contract import SRNet
+
 
 def _conv_prelu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
     conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
@@ -19,15 +21,11 @@ def _conv_prelu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Seq
     return nn.Sequential(conv, nn.PReLU(out_channels))
 
 
-class FSRCNN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = ()
-
+class FSRCNN(SRNet):
     def __init__(
         self, scale: int, in_channels: int = 1, out_channels: int = 1, d: int = 56, s: int = 12, m: int = 4
     ) -> None:
-        super().__init__()
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         self.extraction = _conv_prelu(in_channels, d, 5)
         self.shrinking = _conv_prelu(d, s, 1)
         self.mapping = nn.Sequential(*(_conv_prelu(s, s, 3) for _ in range(m)))

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 from srlab.ops import imresize
 
 
@@ -51,10 +52,7 @@ class _DBlock(nn.Module):
         return self.compress(enhanced)
 
 
-class IDN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = ()
-
+class IDN(SRNet):
     def __init__(
         self,
         scale: int,
@@ -66,10 +64,9 @@ class IDN(nn.Module):
         groups: int = 4,
         kernel_size: int = 17,
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(f"IDN adds its output to the upscaled input: in_channels {in_channels} != {out_channels}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.fblock = nn.Sequential(conv(in_channels, num_features), _act(), conv(num_features, num_features), _act())
         self.dblocks = nn.Sequential(*(_DBlock(num_features, distilled, groups) for _ in range(num_blocks)))
         self.upsample = nn.ConvTranspose2d(

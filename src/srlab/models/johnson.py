@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from srlab.models.blocks import ResidualBlock, conv
+from srlab.models.contract import SRNet
 
 
 def _bn_relu(layer: nn.Module, num_features: int) -> nn.Sequential:
@@ -31,17 +32,13 @@ def _stride_half(num_features: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(num_features, num_features, 3, stride=2, padding=1, output_padding=1)
 
 
-class JohnsonSR(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (4, 8)
+class JohnsonSR(SRNet):
+    build_scales = (4, 8)
 
     def __init__(
         self, scale: int, in_channels: int = 3, out_channels: int = 3, num_features: int = 64, num_blocks: int = 4
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"JohnsonSR supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         self.head = _bn_relu(conv(in_channels, num_features, 9), num_features)
         self.body = nn.Sequential(*(ResidualBlock(num_features, batch_norm=True) for _ in range(num_blocks)))
         steps = int(math.log2(scale))

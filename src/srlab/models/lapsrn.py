@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet, check_scale
 
 
 def _bilinear_upsampler(channels: int) -> nn.ConvTranspose2d:
@@ -64,9 +65,7 @@ def _init(module: nn.Module, head: nn.Conv2d) -> None:
     nn.init.normal_(head.weight, std=1e-3)
 
 
-def _check(name: str, scale: int, in_channels: int, out_channels: int) -> None:
-    if scale not in (2, 4, 8):
-        raise ValueError(f"{name} supports scales 2, 4 and 8, got {scale}")
+def _check(name: str, in_channels: int, out_channels: int) -> None:
     if in_channels != out_channels:
         raise ValueError(f"{name} upsamples its input image: in_channels {in_channels} != out_channels {out_channels}")
 
@@ -84,16 +83,14 @@ class _Level(nn.Module):
         self.residual = conv(num_features, out_channels)
 
 
-class LapSRN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 4, 8)
+class LapSRN(SRNet):
+    build_scales = (2, 4, 8)
 
     def __init__(
         self, scale: int, in_channels: int = 1, out_channels: int = 1, num_features: int = 64, depth: int = 10
     ) -> None:
-        super().__init__()
-        _check("LapSRN", scale, in_channels, out_channels)
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
+        _check("LapSRN", in_channels, out_channels)
         levels = int(math.log2(scale))
         self.head = nn.Sequential(conv(in_channels, num_features), nn.LeakyReLU(0.2, inplace=True))
         self.levels = nn.ModuleList(_Level(num_features, depth, out_channels) for _ in range(levels))
@@ -111,9 +108,8 @@ class LapSRN(nn.Module):
         return outputs if self.training else outputs[-1]
 
 
-class MSLapSRN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 4, 8)
+class MSLapSRN(SRNet):
+    build_scales = (2, 4, 8)
 
     def __init__(
         self,
@@ -124,9 +120,8 @@ class MSLapSRN(nn.Module):
         depth: int = 5,
         num_recursions: int = 8,
     ) -> None:
-        super().__init__()
-        _check("MSLapSRN", scale, in_channels, out_channels)
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels, run_scales=self.build_scales)
+        _check("MSLapSRN", in_channels, out_channels)
         self.num_recursions = num_recursions
         self.head = conv(in_channels, num_features)
         layers: list[nn.Module] = []
@@ -139,8 +134,7 @@ class MSLapSRN(nn.Module):
         _init(self, self.head)
 
     def forward(self, x: Tensor) -> Tensor | list[Tensor]:
-        if self.scale not in self.scales:
-            raise ValueError(f"MSLapSRN supports scales {self.scales}, got {self.scale}")
+        check_scale(self, self.scale, "MSLapSRN.scale")  # x3 would silently run int(log2(3)) = 1 level
         # (B, C, H, W) -> (B, F, H, W)
         features = self.head(x)
         image, outputs = x, []

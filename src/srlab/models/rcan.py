@@ -16,6 +16,7 @@ parameter, and is skipped for 1-channel input or output.
 from torch import Tensor, nn
 
 from srlab.models.blocks import ChannelAttention, MeanShift, Upsampler, conv
+from srlab.models.contract import SRNet
 
 
 class RCAB(nn.Sequential):
@@ -45,9 +46,8 @@ class ResidualGroup(nn.Sequential):
         return x + super().forward(x)
 
 
-class RCAN(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 3, 4, 8)
+class RCAN(SRNet):
+    build_scales = (2, 3, 4, 8)
 
     def __init__(
         self,
@@ -60,10 +60,7 @@ class RCAN(nn.Module):
         reduction: int = 16,
         rgb_range: float = 255.0,
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"RCAN supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         self.rgb_range = rgb_range
         self.sub_mean = MeanShift(-1, rgb_range=rgb_range) if in_channels == 3 else nn.Identity()
         self.head = conv(in_channels, num_features)

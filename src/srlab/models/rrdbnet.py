@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 
 
 def _lrelu() -> nn.LeakyReLU:
@@ -61,9 +62,8 @@ class RRDB(nn.Sequential):
         return x + self.res_scale * super().forward(x)
 
 
-class RRDBNet(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 4)
+class RRDBNet(SRNet):
+    build_scales = (2, 4)
 
     def __init__(
         self,
@@ -75,10 +75,7 @@ class RRDBNet(nn.Module):
         growth_channels: int = 32,
         res_scale: float = 0.2,
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"RRDBNet supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         self.unshuffle = 4 // scale  # the body always upsamples x4
         self.head = conv(in_channels * self.unshuffle**2, num_features)
         blocks = [RRDB(num_features, growth_channels, res_scale) for _ in range(num_blocks)]

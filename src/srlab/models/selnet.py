@@ -19,6 +19,7 @@ checked by the figures).
 from torch import Tensor, nn
 
 from srlab.models.blocks import SubPixelConv, conv
+from srlab.models.contract import SRNet
 from srlab.ops import imresize
 
 
@@ -50,19 +51,15 @@ class ResidualUnit(nn.Module):
         return x + self.body(x)
 
 
-class SelNet(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 3, 4)
+class SelNet(SRNet):
+    build_scales = (2, 3, 4)
 
     def __init__(
         self, scale: int, in_channels: int = 3, out_channels: int = 3, num_features: int = 64, num_blocks: int = 10
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"SelNet supports scales {self.scales}, got {scale}")
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(f"SelNet adds the bicubic input: in_channels {in_channels} != out_channels {out_channels}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         self.head = _conv_su(in_channels, num_features)
         self.body = nn.Sequential(*(ResidualUnit(num_features) for _ in range(num_blocks)))
         self.upsample = SubPixelConv(num_features, num_features, scale)

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from srlab.models.contract import SRNet
 
-class SRCNN(nn.Module):
+
+class SRCNN(SRNet):
     pre_upsampled = True
-    scales: tuple[int, ...] = ()
 
     def __init__(
         self,
@@ -24,12 +25,11 @@ class SRCNN(nn.Module):
         num_features: Sequence[int] = (64, 32),
         kernel_sizes: Sequence[int] = (9, 1, 5),
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels)
         if len(num_features) != 2 or len(kernel_sizes) != 3:
             raise ValueError(
                 f"SRCNN takes 2 num_features and 3 kernel_sizes, got {list(num_features)} and {list(kernel_sizes)}"
             )
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         f1, f2 = num_features
         k1, k2, k3 = kernel_sizes
         self.extraction = nn.Conv2d(in_channels, f1, k1, padding=k1 // 2)

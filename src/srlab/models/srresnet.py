@@ -23,19 +23,16 @@ from functools import partial
 from torch import Tensor, nn
 
 from srlab.models.blocks import ResidualBlock, Upsampler, conv
+from srlab.models.contract import SRNet
 
 
-class SRResNet(nn.Module):
-    pre_upsampled = False
-    scales: tuple[int, ...] = (2, 4)
+class SRResNet(SRNet):
+    build_scales = (2, 4)
 
     def __init__(
         self, scale: int, in_channels: int = 3, out_channels: int = 3, num_features: int = 64, num_blocks: int = 16
     ) -> None:
-        super().__init__()
-        if scale not in self.scales:
-            raise ValueError(f"SRResNet supports scales {self.scales}, got {scale}")
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
+        super().__init__(scale, in_channels, out_channels)
         prelu = partial(nn.PReLU, num_features)  # one slope per channel
         self.head = nn.Sequential(conv(in_channels, num_features, 9), prelu())
         self.body = nn.Sequential(

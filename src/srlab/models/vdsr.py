@@ -11,21 +11,20 @@ zero biases.
 from torch import Tensor, nn
 
 from srlab.models.blocks import conv
+from srlab.models.contract import SRNet
 
 
-class VDSR(nn.Module):
+class VDSR(SRNet):
     pre_upsampled = True
-    scales: tuple[int, ...] = ()
 
     def __init__(
         self, scale: int, in_channels: int = 1, out_channels: int = 1, num_features: int = 64, num_layers: int = 20
     ) -> None:
-        super().__init__()
+        super().__init__(scale, in_channels, out_channels)
         if in_channels != out_channels:
             raise ValueError(
                 f"VDSR adds its input to its output: in_channels {in_channels} != out_channels {out_channels}"
             )
-        self.scale, self.in_channels, self.out_channels = scale, in_channels, out_channels
         layers: list[nn.Module] = [conv(in_channels, num_features), nn.ReLU(inplace=True)]
         for _ in range(num_layers - 2):
             layers += [conv(num_features, num_features), nn.ReLU(inplace=True)]

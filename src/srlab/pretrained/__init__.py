@@ -11,7 +11,9 @@ from functools import cache
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from srlab.models.contract import SRNet, check_scale
 
 FOLDER = Path(__file__).resolve().parent
 
@@ -45,14 +47,16 @@ def state_dict(name: str, folder: Path = FOLDER) -> dict[str, Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def load_pretrained(net: nn.Module, name: str) -> None:
-    """Load the shipped weight `name` into `net`, which must be the same network at the same scale."""
+def load_pretrained(net: SRNet, name: str) -> None:
+    """Load the shipped weight `name` into `net`: the same network, built at the weight's scale or at one
+    the weight's net can switch to (any for a pre-upsampled net, a head of a multi-scale one)."""
     info = entry(name)
     cls, scale = info["net"]["_target_"].rsplit(".", 1)[1], info["net"]["scale"]
     if type(net).__name__ != cls:
         raise ValueError(f"pretrained={name} holds a {cls}, not a {type(net).__name__}: pick model={info['model']}")
-    if net.scale != scale:
-        raise ValueError(f"pretrained={name} is a x{scale} {cls}, but the net is built at x{net.scale} (data.scale)")
+    # Same class and arguments: the weight's net can switch to the net's scale iff the net can switch to its.
+    built = f"but the net is built at x{net.built_scale} (data.scale)"
+    check_scale(net, scale, f"pretrained={name} is a x{scale} {cls}, {built}")
     try:
         net.load_state_dict(state_dict(name))
     except RuntimeError as err:

@@ -13,9 +13,9 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric
 
-from srlab.metrics import SRQuality
+from srlab.metrics import SRQuality, scored_image
 from srlab.metrics.lpips import build_lpips
-from srlab.models.contract import net_input, predict, to_rgb
+from srlab.models.contract import check_scale, net_input, predict, to_rgb
 from srlab.ops import rgb_to_y
 from srlab.pretrained import load_pretrained
 
@@ -103,6 +103,10 @@ class SRSystem(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         names = getattr(datamodule, "test_names" if stage == "test" else "val_names", None)
         self.val_names = list(names) if names else ["val"]
+        if datamodule is not None:  # every scale the data asks for, before the first step
+            check_scale(self.net, datamodule.scale, f"data.scale={datamodule.scale}")
+            for scale in datamodule.train_scales:
+                check_scale(self.net, scale, f"data.train_scales={datamodule.train_scales}")
         # One metric per evaluation set, for the net and for the bicubic baseline.
         self.quality = nn.ModuleDict({n: SRQuality(self.scale) for n in self.val_names})
         self.quality_bicubic = nn.ModuleDict({n: SRQuality(self.scale) for n in self.val_names})
@@ -199,7 +203,8 @@ class SRSystem(L.LightningModule):
     # --- evaluation -----------------------------------------------------------------------------
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         lr, hr, grey = batch["lr"], batch["hr"], batch["grey"]
-        scored, sr_rgb, bicubic = predict(self.eval_net, lr, grey)
+        out, sr_rgb, bicubic = predict(self.eval_net, lr)
+        scored = scored_image(out, sr_rgb, grey)
         name = self.val_names[dataloader_idx]
         self.quality[name].update(scored, hr, grey)
         self.quality_bicubic[name].update(bicubic, hr, grey)
