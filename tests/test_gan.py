@@ -406,7 +406,10 @@ def test_ddp_needs_find_unused_parameters_and_trains_with_it():
     fit = trainer(3, strategy="ddp_find_unused_parameters_true")
     fit.fit(system, train_dataloaders=loader())
     after = params(system.net) | {f"d.{k}": v for k, v in params(system.discriminator).items()}
-    assert fit.global_step == 3 and all(not torch.equal(before[k], after[k]) for k in before)
+    # The relativistic loss depends on D(real) - mean D(fake), where D's last bias cancels: its gradient
+    # is zero up to rounding, so whether Adam moves it is chance.
+    moved = [k for k in before if k != "d.head.bias"]
+    assert fit.global_step == 3 and all(not torch.equal(before[k], after[k]) for k in moved)
 
 
 # --- the experiments ----------------------------------------------------------------------------------
