@@ -21,10 +21,10 @@ train: install
 	$(PY) train.py $(ARGS)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 test-all: install
-	$(PY) -m pytest -m "" $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto -m "" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV)
