@@ -96,3 +96,30 @@ def test_datamodule_bank_trains_without_workers_and_refuses_what_it_cannot_make(
         SRDataModule(2, ["a"], {"v": ["b"]}, patch_size=8, bank=True, train_scales=[2, 4])
     with pytest.raises(ValueError, match="data.bank=true .*data.noise_sigma"):
         SRDataModule(2, ["a"], {"v": ["b"]}, patch_size=8, bank=True, noise_sigma=5)
+
+
+@pytest.mark.parametrize("bank", [True, False])
+def test_skip_small_leaves_out_images_smaller_than_the_hr_patch_and_names_them(tmp_path, files, bank, caplog):
+    from PIL import Image
+
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for f in files[:2]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    Image.new("RGB", (20, 40)).save(folder / "tiny.png")  # 20 px wide < the HR patch of 24
+    make = lambda skip: SRDataModule(3, [str(folder)], {"v": ["unused"]}, patch_size=8, bank=bank, skip_small=skip)  # noqa: E731
+    with pytest.raises(ValueError, match=r"tiny\.png is 20x40, smaller than the HR patch of 24"):
+        make(False)._setup_training()
+    dm = make(True)
+    with caplog.at_level("INFO", logger="srlab.data.datamodule"):
+        dm._setup_training()
+    assert "1 of 3 training images are smaller than the HR patch of 24 pixels" in caplog.text and "tiny.png" in caplog.text
+    if bank:
+        assert len(dm.bank) == len(PatchBank(files[:2], 3, 8, 4, augment=False))
+    else:
+        assert [f.name for f in dm.train_set.files] == sorted(f.name for f in files[:2])
+    (folder / files[0].name).unlink(), (folder / files[1].name).unlink()
+    with pytest.raises(ValueError, match="data.skip_small: every training image is smaller than the HR patch of 24"):
+        make(True)._setup_training()
+    with pytest.raises(ValueError, match="data.skip_small must be true or false"):
+        SRDataModule(3, ["a"], {"v": ["b"]}, skip_small="yes")

@@ -1,5 +1,6 @@
 """`SRDataModule`: HR image folders in, (LR, HR) batches out, degraded on the device."""
 
+import logging
 import os
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +16,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from srlab.data.bank import PatchBank
 from srlab.data.datasets import EvalImages, TrainPatches
 from srlab.data.degradation import degrade
-from srlab.data.images import list_images
+from srlab.data.images import image_size, list_images
+
+log = logging.getLogger(__name__)
 
 
 class ShardSampler(DistributedSampler):
@@ -135,7 +138,8 @@ OPTION_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "train": (_folders, "a list of folders or files, or a paired set {hr: [folders], lr: [folders]}"),
     "val": (_named_sets, "named sets of folders, e.g. 'data.val={mine:[path/to/images]}'"),
     "test": (_optional(_named_sets), "null (the validation sets) or named sets like data.val"),
-    **{key: (lambda v: isinstance(v, bool), "true or false") for key in ("cache", "augment", "pin_memory", "bank")},
+    **{key: (lambda v: isinstance(v, bool), "true or false")
+       for key in ("cache", "augment", "pin_memory", "bank", "skip_small")},
 }
 
 
@@ -169,6 +173,8 @@ class SRDataModule(L.LightningDataModule):
         bank: cut the training patches once and keep them on the device (`srlab.data.bank`): no
             workers and no resize per step. For small sets (T91, 291 images, the sample photos).
         bank_stride: LR pixels between neighbouring patches of the bank.
+        skip_small: leave out training images smaller than the HR patch (logged, with their names)
+            instead of stopping: LapSRN's 128-pixel patches and T91's smaller images.
         prepare: called once before anything is read, with the folders the stage reads (None: all),
             to download or write them.
     """
@@ -191,6 +197,7 @@ class SRDataModule(L.LightningDataModule):
         pin_memory: bool = True,
         bank: bool = False,
         bank_stride: int | None = None,
+        skip_small: bool = False,
         prepare: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
@@ -198,7 +205,7 @@ class SRDataModule(L.LightningDataModule):
             dict(scale=scale, train=train, val=val, test=test, patch_size=patch_size, train_scales=train_scales,
                  batch_size=batch_size, steps_per_epoch=steps_per_epoch, num_workers=num_workers, cache=cache,
                  augment=augment, blur_sigma=blur_sigma, noise_sigma=noise_sigma, pin_memory=pin_memory, bank=bank,
-                 bank_stride=bank_stride)
+                 bank_stride=bank_stride, skip_small=skip_small)
         )  # fmt: skip
         self.train_scales = list(train_scales or [])
         for s in self.train_scales:
@@ -217,6 +224,7 @@ class SRDataModule(L.LightningDataModule):
                 "set data.bank=false for data.train_scales or data.noise_sigma"
             )
         self.use_bank, self.bank_stride = bank, bank_stride or max(1, patch_size // 2)
+        self.skip_small = skip_small
         self.bank: PatchBank | None = None
         self.sampler: PatchSampler | None = None
         self._prepare = prepare
@@ -256,6 +264,8 @@ class SRDataModule(L.LightningDataModule):
         processes = self.trainer.world_size if self.trainer is not None else 1
         length = self.steps_per_epoch * self.batch_size * processes  # shared out by the sampler
         hr, lr = resolve_folders(self.train_dirs, "data.train")
+        if self.skip_small:
+            hr, lr = self._without_small(hr, lr)
         rank = self.trainer.global_rank if processes > 1 else 0
         if self.use_bank:
             if lr:
@@ -271,6 +281,19 @@ class SRDataModule(L.LightningDataModule):
         self.train_set = TrainPatches(hr, self.scale, self.patch_size, length, self.cache, self.augment, lr)
         seed = torch.initial_seed()
         self.sampler = PatchSampler(self.train_set, seed, self.batch_size, self._patch_position, processes, rank)
+
+    def _without_small(self, hr: list[Path], lr: list[Path] | None) -> tuple[list[Path], list[Path] | None]:
+        """The training images (and their LR pairs) that hold an HR patch."""
+        size = self.patch_size * self.scale
+        keep = [min(image_size(f)) >= size for f in hr]
+        small = [f.name for f, k in zip(hr, keep) if not k]
+        if len(small) == len(hr):
+            raise ValueError(f"data.skip_small: every training image is smaller than the HR patch of {size} pixels")
+        if small:
+            log.info("data.skip_small: %d of %d training images are smaller than the HR patch of %d pixels "
+                     "and are left out: %s", len(small), len(hr), size, ", ".join(small))  # fmt: skip
+        pick = lambda files: [f for f, k in zip(files, keep) if k]  # noqa: E731
+        return pick(hr), None if lr is None else pick(lr)
 
     def _patch_position(self) -> tuple[int, int]:
         """(epoch, batches done in it) when a pass over the training patches starts: from the trainer's
