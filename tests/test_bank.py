@@ -123,3 +123,26 @@ def test_skip_small_leaves_out_images_smaller_than_the_hr_patch_and_names_them(t
         make(True)._setup_training()
     with pytest.raises(ValueError, match="data.skip_small must be true or false"):
         SRDataModule(3, ["a"], {"v": ["b"]}, skip_small="yes")
+
+
+def test_bank_rescale_cuts_each_image_also_at_matlab_downscaled_sizes(files):
+    from srlab.ops import imresize
+
+    plain = PatchBank(files[:1], 2, patch_size=8, stride=6, augment=False)
+    both = PatchBank(files[:1], 2, patch_size=8, stride=6, augment=False, rescale=[1.0, 0.5])
+    img = torch.from_numpy(read_image(files[0])[0].copy()).permute(2, 0, 1)
+    half = imresize(img[None].double() / 255, 0.5, uint8=True)[0].mul(255).round().to(torch.uint8)
+    h, w = half.shape[1:]
+    assert (h, w) == tuple(-(-n // 2) for n in img.shape[1:])  # MATLAB's ceil(0.5 * size)
+    extra = len(grid(h, 16, 12)) * len(grid(w, 16, 12))
+    assert len(both) == len(plain) + extra
+    assert torch.equal(both.hr[: len(plain)], plain.hr) and torch.equal(both.lr[: len(plain)], plain.lr)
+    assert torch.equal(both.hr[len(plain)], half[:, :16, :16])  # the half-size copy's first patch
+    tiny = PatchBank(files[:1], 2, patch_size=8, stride=6, augment=False, rescale=[1.0, 0.01])
+    assert len(tiny) == len(plain)  # a copy too small for one patch gives none
+    with pytest.raises(ValueError, match=r"data.bank_rescale must be factors in \(0, 1\]"):
+        PatchBank(files[:1], 2, patch_size=8, stride=6, rescale=[1.0, 1.5])
+    with pytest.raises(ValueError, match="data.bank_rescale must be null or a list of factors"):
+        SRDataModule(2, ["a"], {"v": ["b"]}, bank=True, bank_rescale=[0])
+    with pytest.raises(ValueError, match="data.bank_rescale rescales the patch bank's images: set data.bank=true"):
+        SRDataModule(2, ["a"], {"v": ["b"]}, bank=False, bank_rescale=[1, 0.9])

@@ -4,8 +4,10 @@ T91, the 291 images or any small folder fits in memory many times over, so inste
 cropping and resizing in worker processes at every step, the bank cuts every HR patch once (on a grid
 of `stride` LR pixels), makes its LR with the validation degradation (MATLAB bicubic, 8-bit LR) and
 draws each batch with one index and a random flip/rotation per patch, on the training device.
+With `rescale`, each image is also cut at smaller sizes (FSRCNN's augmentation: 0.9, 0.8, 0.7, 0.6).
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -14,6 +16,7 @@ from torch import Tensor
 
 from srlab.data.degradation import degrade
 from srlab.data.images import read_image
+from srlab.ops import imresize
 
 
 def grid(size: int, patch: int, stride: int) -> list[int]:
@@ -49,6 +52,8 @@ class PatchBank:
         stride: LR pixels between neighbouring patches (HR: `stride * scale`).
         blur_sigma: Gaussian blur before downscaling, as in validation.
         augment: a random flip/rotation by 90 degrees per drawn patch.
+        rescale: sizes to cut each image at, as factors of its own (MATLAB bicubic, rounded to 8 bits);
+            a rescaled copy too small for one HR patch gives none.
         seed: seed of the sampler's generator (give each DDP process its own).
     """
 
@@ -60,10 +65,13 @@ class PatchBank:
         stride: int,
         blur_sigma: float = 0.0,
         augment: bool = True,
+        rescale: Sequence[float] = (1.0,),
         seed: int = 0,
     ) -> None:
         if stride < 1:
             raise ValueError(f"data.bank_stride must be a positive number of LR pixels, got {stride}")
+        if not rescale or not all(0 < f <= 1 for f in rescale):
+            raise ValueError(f"data.bank_rescale must be factors in (0, 1], e.g. [1, 0.9, 0.8]; got {list(rescale)}")
         self.scale, self.augment = scale, augment
         hr_size, hr_stride = patch_size * scale, stride * scale
         hr_patches, lr_patches = [], []
@@ -72,13 +80,18 @@ class PatchBank:
             h, w = img.shape[1:]
             if min(h, w) < hr_size:
                 raise ValueError(f"training image {path} is {w}x{h}, smaller than the HR patch of {hr_size} pixels")
-            patches = torch.stack(
-                [img[:, y : y + hr_size, x : x + hr_size] for y in grid(h, hr_size, hr_stride) for x in grid(w, hr_size, hr_stride)]
-            )  # fmt: skip
-            for chunk in patches.split(256):
-                lr = degrade(chunk.float().div_(255), scale, blur_sigma)  # exactly the validation LR
-                lr_patches.append(lr.mul_(255).round_().to(torch.uint8))
-            hr_patches.append(patches)
+            for factor in rescale:
+                copy = img if factor == 1 else _rescaled(img, factor)
+                h, w = copy.shape[1:]
+                if min(h, w) < hr_size:
+                    continue
+                patches = torch.stack(
+                    [copy[:, y : y + hr_size, x : x + hr_size] for y in grid(h, hr_size, hr_stride) for x in grid(w, hr_size, hr_stride)]
+                )  # fmt: skip
+                for chunk in patches.split(256):
+                    lr = degrade(chunk.float().div_(255), scale, blur_sigma)  # exactly the validation LR
+                    lr_patches.append(lr.mul_(255).round_().to(torch.uint8))
+                hr_patches.append(patches)
         self.hr, self.lr = torch.cat(hr_patches), torch.cat(lr_patches)
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -107,3 +120,8 @@ class PatchBank:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+
+def _rescaled(img: Tensor, factor: float) -> Tensor:
+    """(3, H, W) uint8 resized by `factor` as MATLAB's imresize does a uint8 image."""
+    return imresize(img[None].double().div_(255), factor, uint8=True)[0].mul_(255).round_().to(torch.uint8)

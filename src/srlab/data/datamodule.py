@@ -121,6 +121,10 @@ def _scales(v: object) -> bool:
     return isinstance(v, Sequence) and not isinstance(v, str) and all(map(_whole(1), v))
 
 
+def _factors(v: object) -> bool:
+    return isinstance(v, Sequence) and len(v) > 0 and all(_non_negative(f) and 0 < f <= 1 for f in v)
+
+
 def _named_sets(v: object) -> bool:
     return isinstance(v, Mapping) and len(v) > 0 and all(map(_folders, v.values()))
 
@@ -135,6 +139,7 @@ OPTION_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "blur_sigma": (_non_negative, "0 or a positive number of pixels"),
     "noise_sigma": (_non_negative, "0 or a positive number of grey levels"),
     "bank_stride": (_optional(_whole(1)), "null or a positive integer of LR pixels"),
+    "bank_rescale": (_optional(_factors), "null or a list of factors in (0, 1], e.g. 'data.bank_rescale=[1,0.9,0.8]'"),
     "train": (_folders, "a list of folders or files, or a paired set {hr: [folders], lr: [folders]}"),
     "val": (_named_sets, "named sets of folders, e.g. 'data.val={mine:[path/to/images]}'"),
     "test": (_optional(_named_sets), "null (the validation sets) or named sets like data.val"),
@@ -173,6 +178,8 @@ class SRDataModule(L.LightningDataModule):
         bank: cut the training patches once and keep them on the device (`srlab.data.bank`): no
             workers and no resize per step. For small sets (T91, 291 images, the sample photos).
         bank_stride: LR pixels between neighbouring patches of the bank.
+        bank_rescale: the bank also cuts each image downscaled by these factors (MATLAB bicubic), e.g.
+            FSRCNN's [1, 0.9, 0.8, 0.7, 0.6]; None: the images as they are.
         skip_small: leave out training images smaller than the HR patch (logged, with their names)
             instead of stopping: LapSRN's 128-pixel patches and T91's smaller images.
         prepare: called once before anything is read, with the folders the stage reads (None: all),
@@ -197,6 +204,7 @@ class SRDataModule(L.LightningDataModule):
         pin_memory: bool = True,
         bank: bool = False,
         bank_stride: int | None = None,
+        bank_rescale: list[float] | None = None,
         skip_small: bool = False,
         prepare: Callable[[], None] | None = None,
     ) -> None:
@@ -205,7 +213,7 @@ class SRDataModule(L.LightningDataModule):
             dict(scale=scale, train=train, val=val, test=test, patch_size=patch_size, train_scales=train_scales,
                  batch_size=batch_size, steps_per_epoch=steps_per_epoch, num_workers=num_workers, cache=cache,
                  augment=augment, blur_sigma=blur_sigma, noise_sigma=noise_sigma, pin_memory=pin_memory, bank=bank,
-                 bank_stride=bank_stride, skip_small=skip_small)
+                 bank_stride=bank_stride, bank_rescale=bank_rescale, skip_small=skip_small)
         )  # fmt: skip
         self.train_scales = list(train_scales or [])
         for s in self.train_scales:
@@ -223,7 +231,10 @@ class SRDataModule(L.LightningDataModule):
                 "data.bank=true makes each LR patch once, at data.scale and without noise: "
                 "set data.bank=false for data.train_scales or data.noise_sigma"
             )
+        if bank_rescale and not bank:
+            raise ValueError("data.bank_rescale rescales the patch bank's images: set data.bank=true, or data.bank_rescale=null")
         self.use_bank, self.bank_stride = bank, bank_stride or max(1, patch_size // 2)
+        self.bank_rescale = list(bank_rescale or [1.0])
         self.skip_small = skip_small
         self.bank: PatchBank | None = None
         self.sampler: PatchSampler | None = None
@@ -271,7 +282,7 @@ class SRDataModule(L.LightningDataModule):
             if lr:
                 raise ValueError("data.bank=true makes LR patches from HR images: set data.bank=false for paired data")
             self.bank = PatchBank(
-                hr, self.scale, self.patch_size, self.bank_stride, self.blur_sigma, self.augment,
+                hr, self.scale, self.patch_size, self.bank_stride, self.blur_sigma, self.augment, self.bank_rescale,
                 seed=torch.initial_seed() + rank,
             )  # fmt: skip
             self.train_set = _Steps(self.steps_per_epoch)
