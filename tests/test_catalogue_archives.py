@@ -118,6 +118,7 @@ def cases(outside: Path) -> dict[str, tuple[bytes, type[Exception], str]]:
             "set/HR/null.png",
         ),
         "tar-fifo": (make_tar([GOOD, tar_member("set/HR/pipe.png", b"", tarfile.FIFOTYPE)]), unsafe, "set/HR/pipe.png"),
+        "zip-device": (make_zip([("set/HR/null.png", b"", stat.S_IFCHR)]), unsafe, "set/HR/null.png"),
         "zip-fifo": (make_zip([("set/HR/pipe.png", b"", stat.S_IFIFO)]), unsafe, "set/HR/pipe.png"),
         # b.png's data lies at bytes 2048-2101
         "tar-truncated-inside-a-member": (make_tar(two_pngs)[:2070], BadArchiveError, "set/HR/b.png"),
