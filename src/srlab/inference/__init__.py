@@ -7,7 +7,7 @@ from srlab.data.images import list_images
 from srlab.inference.ensemble import self_ensemble
 from srlab.inference.export import export_metadata, export_onnx, export_torchscript
 from srlab.inference.io import DecodedImage, read_image, to_levels, write_image
-from srlab.inference.tiling import tile_count, upscale_bands, upscale_tiled
+from srlab.inference.tiling import tile_count, upscale_bands
 from srlab.inference.upscaler import RGBUpscaler
 from srlab.inference.writer import png_writer, staged
 
@@ -25,6 +25,5 @@ __all__ = [
     "tile_count",
     "to_levels",
     "upscale_bands",
-    "upscale_tiled",
     "write_image",
 ]

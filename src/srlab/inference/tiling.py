@@ -7,7 +7,7 @@ from torch import Tensor
 
 
 def tile_count(height: int, width: int, tile: int | None) -> int:
-    """How many tiles `upscale_tiled` runs on an LR image of `height` x `width`."""
+    """How many tiles `upscale_bands` runs on an LR image of `height` x `width`."""
     if tile is None:
         return 1
     return -(-height // tile) * -(-width // tile)
@@ -71,14 +71,3 @@ def upscale_bands(
         assert band is not None  # a row of the image has at least one pixel, hence one tile
         yield band
 
-
-def upscale_tiled(
-    fn: Callable[[Tensor], Tensor],
-    lr: Tensor,
-    scale: int,
-    tile: int | None = None,
-    overlap: int = 0,
-    progress: Callable[[], None] | None = None,
-) -> Tensor:
-    """The whole `fn(lr)` of `upscale_bands` (same arguments) as one tensor: memory grows with the output."""
-    return torch.cat(list(upscale_bands(fn, lr, scale, tile, overlap, progress)), dim=-2)
