@@ -299,7 +299,7 @@ def wandb_export(path: Path) -> list[Run]:
         target = str(config.get("model.net._target_") or name)
         params = _number(config.get("model/params/total"))
         runs.append(Run(
-            source=f"{path}:{name}", method=target.rsplit(".", 1)[-1], configuration={"name": name},
+            source=f"{path}:{name}", method=target.rsplit(".", 1)[-1], configuration={k: str(v) for k, v in kept.items()},
             key=json.dumps(kept, sort_keys=True, default=str), data=_folders(config.get("data.train") or "-"),
             scale=int(float(scale)), seed=config.get("seed"), scores=scores,
             params=None if params is None else int(params), train_s=_number(summary.get("Runtime", summary.get("_runtime"))),
@@ -391,8 +391,12 @@ def group(runs: list[Run]) -> list[Row]:
     for r in runs:
         groups[r.key].append(r)
     rows = [Row("", g) for g in groups.values()]
-    varying = {k for row in rows for k, v in row.first.configuration.items()
-               if any(other.first.configuration.get(k) != v for other in rows)}  # fmt: skip
+    # what tells the rows apart: keys that two rows or more have, with different values
+    values: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        for k, v in row.first.configuration.items():
+            values[k].append(v)
+    varying = {k for k, v in values.items() if len(v) > 1 and len(set(v)) > 1}
     for row in rows:
         extra = [f"{k}={v}" for k, v in row.first.configuration.items() if k in varying and k not in ("model", "method")]
         row.label = " ".join([row.first.method, *extra])
@@ -492,6 +496,7 @@ def plots(rows: list[Row], set_name: str, out: Path, curves: list[str] | None) -
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text in the SVG files, editable for a paper
     import matplotlib.pyplot as plt
 
     written = []
