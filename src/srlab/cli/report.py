@@ -32,8 +32,8 @@ import torch
 from omegaconf import OmegaConf
 
 from srlab.cli.checkpoint import load_net, net_from_config
-from srlab.cli.zoo import cost
 from srlab.inference import RGBUpscaler
+from srlab.models.contract import cost
 from srlab.pretrained import entry
 from srlab.systems.checkpoint import read_checkpoint
 

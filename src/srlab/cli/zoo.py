@@ -14,16 +14,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
-from torch.utils.flop_counter import FlopCounterMode
 
+from srlab.cli import compare, mos, report
 from srlab.cli.errors import reported_errors
-from srlab.models.contract import SRNet, net_input, scales_text
+from srlab.models.contract import cost, scales_text
 from srlab.pretrained import manifest
 
 CONF = Path(os.environ.get("SRLAB_ROOT", Path(__file__).resolve().parents[3])) / "conf"
@@ -47,19 +46,10 @@ def describe(name: str, net_cfg) -> ModelInfo:
     params, gflops = {}, {}
     for scale in build_scales or LISTED_FOR_ANY:
         net = instantiate(OmegaConf.merge(net_cfg, {"scale": scale})).eval()
-        params[scale], gflops[scale] = cost(net)
+        params[scale], gflops[scale] = cost(net, TILE)
     kind = f"{'Y' if net.in_channels == 1 else 'RGB'}, {'pre-upsampled' if net.pre_upsampled else 'LR'}"
     switches_to = "the built one" if net.run_scales == (net.built_scale,) else scales_text(net.run_scales)
     return ModelInfo(name, net_cfg._target_, kind, build_scales, switches_to, params, gflops)
-
-
-def cost(net: SRNet) -> tuple[int, float]:
-    """Parameters and GFLOPs per output megapixel of `net` at its `scale`, on a TILE-pixel output."""
-    lr = torch.rand(1, 3, TILE // net.scale, TILE // net.scale)
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        out = net(net_input(net, lr))
-    gflops_per_mp = counter.get_total_flops() / (out.shape[-2] * out.shape[-1]) * 1e6 / 1e9
-    return sum(p.numel() for p in net.parameters()), gflops_per_mp
 
 
 def zoo() -> list[ModelInfo]:
@@ -108,8 +98,6 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     models = commands.add_parser("models", help="list the model zoo: scales, input, parameters, FLOPs")
     models.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    from srlab.cli import compare, mos, report  # they import this module's `cost`
-
     for command in (report, compare, mos):
         command.add_command(commands)
     args = parser.parse_args(argv)

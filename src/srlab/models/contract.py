@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from srlab.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 
@@ -105,3 +106,13 @@ def predict(
     out = (forward or net)(net_input(net, lr, upscaled=upscaled)).float()
     bicubic = upscaled.clamp(0, 1)
     return out, to_rgb(net, out, bicubic), bicubic
+
+
+def cost(net: SRNet, tile: int = 48) -> tuple[int, float]:
+    """Parameters and GFLOPs per output megapixel of `net` at its `scale`, measured on a `tile`-pixel square
+    output (FLOPs count 2 per multiply-add, as PyTorch's `FlopCounterMode`)."""
+    lr = torch.rand(1, 3, tile // net.scale, tile // net.scale)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        out = net(net_input(net, lr))
+    gflops_per_mp = counter.get_total_flops() / (out.shape[-2] * out.shape[-1]) * 1e6 / 1e9
+    return sum(p.numel() for p in net.parameters()), gflops_per_mp
