@@ -12,6 +12,9 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+# The configs of the package: `srlab/conf`, a link to the repository's conf/ that a wheel ships as files.
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
 
 def _whole(v: object, least: int) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= least

@@ -10,7 +10,6 @@ FLOPs count 2 per multiply-add (PyTorch's `FlopCounterMode`), measured on a 48x4
 """
 
 import argparse
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +20,12 @@ from rich.console import Console
 from rich.table import Table
 
 from srlab.cli import compare, mos, report
+from srlab.cli.config import CONF_DIR
 from srlab.cli.errors import reported_errors
 from srlab.models.contract import cost, scales_text
 from srlab.pretrained import manifest
 
-CONF = Path(os.environ.get("SRLAB_ROOT", Path(__file__).resolve().parents[3])) / "conf"
+CONF = CONF_DIR  # the package's configs: found from a wheel install too
 LISTED_FOR_ANY = (2, 3, 4)  # the scales measured for a model that can be built at any integer scale
 TILE = 48  # output pixels per side, a multiple of every scale but 8
 
