@@ -11,7 +11,6 @@ FLOPs count 2 per multiply-add (PyTorch's `FlopCounterMode`), measured on a 48x4
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_class, instantiate
