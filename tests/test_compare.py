@@ -129,7 +129,7 @@ def test_page_in_chromium(page: Path, browser, tmp_path: Path) -> None:  # noqa:
     assert len(set(transforms)) == 1 and transforms[0] != ""
 
     # a click on the overview centres the region there (the top left corner: the region starts at 0, 0)
-    overview = section.find_element(By.CSS_SELECTOR, ".overview")
+    overview = section.find_element(By.CSS_SELECTOR, ".frame")
     browser.execute_script(
         "const r = arguments[0].getBoundingClientRect();"
         "arguments[0].dispatchEvent(new MouseEvent('click', {clientX: r.left + 1, clientY: r.top + 1, bubbles: true}))",

@@ -161,8 +161,8 @@ def section(name: str, scale: int, found: list[Version], sources: list[str], reg
     )
     return (
         f'<section class="image" tabindex="0" data-name="{html.escape(name)}" data-width="{width}" '
-        f'data-height="{height}" data-region="{x},{y},{size}">\n<h2>{html.escape(name)} (x{scale}, {width}x{height})</h2>\n'
-        f'<div class="overview"><img class="hr" alt="HR {html.escape(name)}" src="{sources[-1]}" '
-        f'style="width: {min(480, max(320, width))}px"><div class="box"></div></div>\n'
-        f'<p class="where"></p>\n<div class="crops">\n{crops}\n</div>\n</section>'
+        f'data-height="{height}" data-region="{x},{y},{size}">\n<h2>{html.escape(name)} (x{scale}, {width}x{height})</h2>\n<div class="layout">\n'
+        f'<div class="overview"><div class="frame"><img class="hr" alt="HR {html.escape(name)}" src="{sources[-1]}" '
+        f'style="width: {min(400, max(320, width))}px"><div class="box"></div></div><p class="where"></p></div>\n'
+        f'<div class="crops">\n{crops}\n</div>\n</div>\n</section>'
     )

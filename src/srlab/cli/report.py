@@ -110,15 +110,21 @@ def run(args: argparse.Namespace) -> None:
         for r in runs:
             benchmark(r, width, height)
     rows = group(runs)
-    args.out.mkdir(parents=True, exist_ok=True)
     sets = set_names(rows)
-    (args.out / "report.md").write_text(markdown(rows, sets) + "\n")
-    (args.out / "report.tex").write_text(latex(rows, sets) + "\n")
-    write_csv(rows, sets, args.out / "report.csv")
     plot_set = args.plot_set or sets[0]
     if plot_set not in sets:
         raise ValueError(f"--set {plot_set}: no run scored it; the sets are {', '.join(sets)}")
-    written = plots(rows, plot_set, args.out, args.curves)
+    chosen = [row for row in rows if any(r.curve for r in row.runs)]
+    if args.curves:
+        chosen = [row for row in chosen if row.label in args.curves or row.first.method in args.curves]
+        if not chosen:
+            labels = ", ".join(row.label for row in rows)
+            raise ValueError(f"--curves {' '.join(args.curves)}: no row of that name has a metrics.csv; the rows are {labels}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.md").write_text(markdown(rows, sets) + "\n")
+    (args.out / "report.tex").write_text(latex(rows, sets) + "\n")
+    write_csv(rows, sets, args.out / "report.csv")
+    written = plots(rows, plot_set, args.out, chosen)
     print(markdown(rows, sets))
     print(f"\n{len(runs)} runs in {len(rows)} rows; wrote report.md, report.csv, report.tex, "
           f"{', '.join(written)} (.png, .svg) to {args.out}")  # fmt: skip
@@ -150,14 +156,27 @@ def collect(paths: list[Path]) -> list[Run]:
 
 
 def read_run(folder: Path) -> list[Run]:
-    cfg = OmegaConf.load(folder / ".hydra" / "config.yaml")
+    """The scored runs of one folder: one for train.py, one per method for eval.py; errors name the folder."""
+    try:
+        return _read_run(folder)
+    except (OSError, ValueError, LookupError, TypeError) as err:
+        raise ValueError(f"run folder {folder}: {err}") from err
+
+
+def _read_run(folder: Path) -> list[Run]:
+    loaded = OmegaConf.load(folder / ".hydra" / "config.yaml")
+    # Paths interpolate the environment of the run (SRLAB_ROOT): only the net's config is resolved.
+    net = OmegaConf.to_container(loaded.model.net, resolve=True) if "net" in loaded.get("model", {}) else None
+    cfg: dict = OmegaConf.to_container(loaded, resolve=False)
+    cfg.setdefault("data", {})
+    cfg.setdefault("model", {})
     hydra_file = folder / ".hydra" / "hydra.yaml"
     hydra = OmegaConf.load(hydra_file).hydra if hydra_file.exists() else None
     choices = dict(hydra.runtime.choices) if hydra is not None else {}
     overrides = dict(o.split("=", 1) for o in (hydra.overrides.task if hydra is not None else []) if "=" in o)
     overrides = {k.lstrip("+~"): v for k, v in overrides.items() if k.lstrip("+~").split(".")[0] not in NOT_CONFIGURATION}
     if (folder / "results.csv").exists():
-        return eval_runs(folder, cfg, overrides)
+        return eval_runs(folder, cfg)
     if not (folder / "metrics.json").exists():
         print(f"skipped {folder}: no metrics.json (the run did not finish) and no results.csv")
         return []
@@ -166,18 +185,17 @@ def read_run(folder: Path) -> list[Run]:
     if not scores:
         print(f"skipped {folder}: its metrics.json holds no PSNR/SSIM")
         return []
-    kept = {k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items() if k not in NOT_CONFIGURATION}
+    kept = {k: v for k, v in cfg.items() if k not in NOT_CONFIGURATION}
     curve = max(folder.glob("csv/version_*/metrics.csv"), default=None, key=lambda p: int(p.parent.name[8:]))
-    net = OmegaConf.to_container(cfg.model.net, resolve=True) if "net" in cfg.model else None
     return [Run(
-        source=str(folder), method=choices.get("model") or cfg.model.get("_target_", "?").rsplit(".", 1)[-1],
+        source=str(folder), method=choices.get("model") or cfg["model"].get("_target_", "?").rsplit(".", 1)[-1],
         configuration=overrides, key=json.dumps(kept, sort_keys=True, default=str), data=data_name(cfg, choices),
-        scale=int(cfg.data.scale), seed=cfg.get("seed"), scores=scores, train_s=wall_seconds(curve), curve=curve,
+        scale=int(cfg["data"]["scale"]), seed=cfg.get("seed"), scores=scores, train_s=wall_seconds(curve), curve=curve,
         net=net, fps=read_fps(folder),
     )]  # fmt: skip
 
 
-def split_scores(metrics: dict[str, float], cfg) -> dict[str, dict[str, float]]:
+def split_scores(metrics: dict[str, float], cfg: dict) -> dict[str, dict[str, float]]:
     """Per set, PSNR/SSIM and bicubic's from `metrics.json`: the test split when scored, else validation.
     A run with one set logs it without its name (`val/psnr`), a run with several names each one."""
     found: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
@@ -189,12 +207,12 @@ def split_scores(metrics: dict[str, float], cfg) -> dict[str, dict[str, float]]:
     if len(sets) > 1:
         sets.pop("", None)  # the monitored set, also logged under its name
     elif "" in sets:
-        names = cfg.data.get(split) or cfg.data.get("val") or {split: None}
+        names = cfg["data"].get(split) or cfg["data"].get("val") or {split: None}
         sets = {next(iter(names)): sets[""]}
     return {name: dict(v) for name, v in sets.items()}
 
 
-def eval_runs(folder: Path, cfg, overrides: dict[str, str]) -> list[Run]:
+def eval_runs(folder: Path, cfg: dict) -> list[Run]:
     """One run per method of an `eval.py` output (`results.csv`), bicubic beside each."""
     with open(folder / "results.csv") as f:
         results = list(csv.DictReader(f))
@@ -213,14 +231,14 @@ def eval_runs(folder: Path, cfg, overrides: dict[str, str]) -> list[Run]:
             weight = method if pretrained == "all" else pretrained
             net, data, train_s = eval_source(cfg, weight, method)
             runs.append(Run(
-                source=str(folder), method=method, configuration=overrides | {"method": method},
+                source=str(folder), method=method, configuration={"method": method},
                 key=f"{folder}:{method}:{scale}", data=data, scale=int(scale), seed=None, scores=scores,
                 train_s=train_s, net=net,
             ))  # fmt: skip
     return runs
 
 
-def eval_source(cfg, weight: str | None, method: str) -> tuple[dict | None, str, float | None]:
+def eval_source(cfg: dict, weight: str | None, method: str) -> tuple[dict | None, str, float | None]:
     """The net config, training data and training seconds behind a method of `eval.py`, where known."""
     if method == "Bicubic":
         return None, "-", None
@@ -240,12 +258,12 @@ def eval_source(cfg, weight: str | None, method: str) -> tuple[dict | None, str,
     return net, data, train_s
 
 
-def data_name(cfg, choices: dict[str, str]) -> str:
+def data_name(cfg: dict, choices: dict[str, str]) -> str:
     """The `data=` option, or for `data=folder` the training folders' names."""
     name = choices.get("data", "")
     if name in ("", "folder"):
-        train = cfg.data.get("train") or []
-        folders = train.get("hr", []) if OmegaConf.is_dict(train) else train
+        train = cfg["data"].get("train") or []
+        folders = train.get("hr", []) if isinstance(train, dict) else train
         return "+".join(str(p).rstrip("/").rsplit("/", 1)[-1] for p in folders) or "-"
     return name
 
@@ -259,12 +277,12 @@ def wall_seconds(metrics_csv: Path | None) -> float | None:
 def curve_points(metrics_csv: Path) -> list[tuple[int, float, float]]:
     """(step, val/psnr, train/wall_s) at each validation during training (the final re-score of the best
     checkpoint has no wall-clock time and is left out)."""
-    points = []
+    return [(int(float(row["step"])), float(row["val/psnr"]), float(row["train/wall_s"])) for row in _validations(metrics_csv)]
+
+
+def _validations(metrics_csv: Path) -> list[dict[str, str]]:
     with open(metrics_csv) as f:
-        for row in csv.DictReader(f):
-            if row.get("val/psnr") and row.get("train/wall_s"):
-                points.append((int(float(row["step"])), float(row["val/psnr"]), float(row["train/wall_s"])))
-    return points
+        return [row for row in csv.DictReader(f) if row.get("val/psnr") and row.get("train/wall_s")]
 
 
 def read_fps(folder: Path) -> float | None:
@@ -291,7 +309,7 @@ def wandb_export(path: Path) -> list[Run]:
             name = row.get("Name") or f"row {i + 1}"
         metrics = {k: v for k, v in summary.items() if v not in ("", None)}
         scale = config.get("data.scale")
-        scores = split_scores(metrics, OmegaConf.create({"data": {"val": {"val": None}}}))
+        scores = split_scores(metrics, {"data": {"val": {"val": None}}})
         if not scores or scale in (None, ""):
             print(f"skipped {path}, run {name}: no PSNR/SSIM or no data.scale")
             continue
@@ -422,9 +440,14 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.0f} min"
 
 
-def best_psnr(rows: list[Row], sets: list[str]) -> dict[str, float]:
-    """The highest mean PSNR per set."""
-    return {s: max((m for row in rows if (m := row.mean(s, "psnr")) is not None), default=math.nan) for s in sets}
+def best_psnr(rows: list[Row], sets: list[str]) -> dict[tuple[str, int], float]:
+    """The highest mean PSNR per set and scale."""
+    best: dict[tuple[str, int], float] = {}
+    for row in rows:
+        for s in sets:
+            if (m := row.mean(s, "psnr")) is not None:
+                best[(s, row.first.scale)] = max(m, best.get((s, row.first.scale), -math.inf))
+    return best
 
 
 def cells(rows: list[Row], sets: list[str], tex: bool = False) -> tuple[list[str], list[list[str]]]:
@@ -440,7 +463,7 @@ def cells(rows: list[Row], sets: list[str], tex: bool = False) -> tuple[list[str
                 "-" if r.gflops is None else f"{r.gflops:.1f}", _duration(row.mean_of("train_s"))]  # fmt: skip
         for s in sets:
             psnr = _pm(row.mean(s, "psnr"), row.std(s, "psnr"), 2, tex)
-            if row.mean(s, "psnr") is not None and row.mean(s, "psnr") == best[s] and len(rows) > 1:
+            if row.mean(s, "psnr") is not None and row.mean(s, "psnr") == best[(s, r.scale)] and len(rows) > 1:
                 psnr = f"\\textbf{{{psnr}}}" if tex else f"**{psnr}**"
             score = f"{psnr} / {_pm(row.mean(s, 'ssim'), row.std(s, 'ssim'), 4, tex)}"
             bicubic = f"{_pm(row.mean(s, 'psnr_bicubic'), None, 2)} / {_pm(row.mean(s, 'ssim_bicubic'), None, 4)}"
@@ -453,7 +476,7 @@ def markdown(rows: list[Row], sets: list[str]) -> str:
     header, body = cells(rows, sets)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(line) + " |" for line in body]
-    lines.append(f"\nPSNR (dB) / SSIM: mean ± sample standard deviation over the seeds of a row; bold: the best PSNR of a set.")
+    lines.append(f"\nPSNR (dB) / SSIM: mean ± sample standard deviation over the seeds of a row; bold: the best PSNR of a set at a scale.")
     return "\n".join(lines)
 
 
@@ -490,9 +513,9 @@ def write_csv(rows: list[Row], sets: list[str], path: Path) -> None:
 
 
 # --- plots -------------------------------------------------------------------------------------------
-def plots(rows: list[Row], set_name: str, out: Path, curves: list[str] | None) -> list[str]:
-    """PSNR of `set_name` against parameters, FLOPs and frames/s, and the validation curves; returns the
-    names written (each as .png and .svg)."""
+def plots(rows: list[Row], set_name: str, out: Path, chosen: list[Row]) -> list[str]:
+    """PSNR of `set_name` against parameters, FLOPs and frames/s, and the validation curves of the `chosen`
+    rows; returns the names written (each as .png and .svg)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -523,16 +546,13 @@ def plots(rows: list[Row], set_name: str, out: Path, curves: list[str] | None) -
             if bicubic:
                 ax.axhline(statistics.fmean(bicubic), color=colour, linestyle=":", linewidth=1, label=f"bicubic x{scale}")
         ax.set_xscale("log")
+        ax.set_title(f"{set_name}: mean of the seeds, bars one standard deviation", fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{set_name} Y-PSNR (dB)")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
         _save(fig, out / name)
         written.append(name)
-    chosen = [row for row in rows if any(r.curve for r in row.runs) and (not curves or row.label in curves or row.first.method in curves)]
-    if curves and not chosen:
-        labels = ", ".join(row.label for row in rows)
-        raise ValueError(f"--curves {' '.join(curves)}: no row of that name has a metrics.csv; the rows are {labels}")
     if chosen:
         fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4.2))
         for i, row in enumerate(chosen):
@@ -542,7 +562,11 @@ def plots(rows: list[Row], set_name: str, out: Path, curves: list[str] | None) -
                 style = dict(color=f"C{i % 10}", linestyle=("-", "--", ":", "-.")[j % 4], marker="o", markersize=3, label=label)
                 by_step.plot([p[0] for p in points], [p[1] for p in points], **style)
                 by_time.plot([p[2] for p in points], [p[1] for p in points], **style)
+        bicubic = {round(float(v), 2) for row in chosen for r in row.runs if r.curve
+                   for v in [x.get("val/psnr_bicubic") for x in _validations(r.curve)] if v}  # fmt: skip
         for ax, xlabel in ((by_step, "training step"), (by_time, "training wall-clock seconds")):
+            for value in sorted(bicubic):
+                ax.axhline(value, color="grey", linestyle=":", linewidth=1, label=f"bicubic {value:.2f} dB")
             ax.set_xlabel(xlabel)
             ax.set_ylabel("validation Y-PSNR (dB), monitored set")
             ax.grid(alpha=0.3)
