@@ -3,16 +3,14 @@
 Each training step, on one batch:
 1. G step: `loss_g = content(sr, hr) + adversarial_weight * adversarial.generator(D(hr), D(sr))`, with D frozen.
 2. `d_steps` D steps: `loss_d = adversarial.discriminator(D(hr), D(sr.detach()))`, with G frozen.
-3. The EMA copy of G (`ema_decay`) moves towards G; both schedulers step.
+3. Both schedulers step; the EMA copy of G (`ema_decay`, `SRSystem.start_ema`) moves towards G.
 
 `trainer.global_step`, and so `trainer.max_steps` and the schedules, count G updates, as the papers count
 iterations. Validation, checkpoints' `net_ema.` weights and export use the EMA copy when there is one.
 """
 
-import copy
 from collections.abc import Callable
 
-import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim import Optimizer
@@ -37,7 +35,8 @@ class GANSystem(SRSystem):
         d_steps: D updates per G update, on the same batch.
         pretrained_g: a `train.py` checkpoint whose `net.` weights initialise G (the PSNR-oriented stage).
         ema_decay: keep `net_ema`, an exponential moving average of G's weights
-            (`ema = decay * ema + (1 - decay) * w` after each G update), for validation and export.
+            (`ema = decay * ema + (1 - decay) * w` after each G update), for validation and export:
+            `SRSystem`'s EMA, started after the warm start from `pretrained_g`.
         grad_clip_g, grad_clip_d: clip each network's gradient norm to this value.
         compile: compile G and D with `torch.compile`.
         lpips: also log `val/lpips` (of the EMA when there is one), when it can be built.
@@ -62,30 +61,21 @@ class GANSystem(SRSystem):
         compile: bool = False,
         lpips: bool = False,
     ) -> None:
-        super().__init__(net, loss, optimizer, scheduler, compile, lpips=lpips)
+        if pretrained_g:  # before the EMA copy is made, so the average starts from the pretrained G
+            source = f"model.pretrained_g {pretrained_g}"
+            load_net_weights(net, read_checkpoint(pretrained_g, "model.pretrained_g"), source)
+        super().__init__(net, loss, optimizer, scheduler, compile, lpips=lpips, ema_decay=ema_decay)
         if net.out_channels != 3:
             raise ValueError(
                 f"GANSystem needs an RGB generator: {type(net).__name__} has out_channels={net.out_channels}"
             )
         if d_steps < 1:
             raise ValueError(f"model.d_steps must be at least 1, got {d_steps}")
-        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"model.ema_decay must be in [0, 1), got {ema_decay}")
         self.automatic_optimization = False
         self.discriminator, self.adversarial, self.adversarial_weight = discriminator, adversarial, adversarial_weight
         self.optimizer_d_factory, self.scheduler_d_factory = optimizer_d, scheduler_d
-        self.d_steps, self.ema_decay = d_steps, ema_decay
+        self.d_steps = d_steps
         self.grad_clip_g, self.grad_clip_d = grad_clip_g, grad_clip_d
-        if pretrained_g:
-            source = f"model.pretrained_g {pretrained_g}"
-            load_net_weights(self.net, read_checkpoint(pretrained_g, "model.pretrained_g"), source)
-        # After the warm start, so the average starts from the pretrained G; in checkpoints as `net_ema.`.
-        self.net_ema = copy.deepcopy(self.net).requires_grad_(False) if ema_decay is not None else None
-
-    @property
-    def eval_net(self) -> nn.Module:
-        """The generator that is validated and exported: the EMA copy when there is one."""
-        return self.net_ema if self.net_ema is not None else self.net
 
     # --- set-up ---------------------------------------------------------------------------------
     def configure_model(self) -> None:
@@ -162,8 +152,6 @@ class GANSystem(SRSystem):
             self.trainer.strategy.optimizer_step(opt_d.optimizer, closure=lambda: None)
         self.untoggle_optimizer(opt_d)
 
-        if self.net_ema is not None:
-            self.update_ema()
         for config in self.trainer.lr_scheduler_configs:
             config.scheduler.step()
 
@@ -185,11 +173,3 @@ class GANSystem(SRSystem):
         clip = self.grad_clip_g if optimizer is self.trainer.optimizers[0] else self.grad_clip_d
         if clip is not None:
             self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """`ema = decay * ema + (1 - decay) * w` for G's parameters; buffers (batch-norm statistics) are copied."""
-        for ema, param in zip(self.net_ema.parameters(), self.net.parameters(), strict=True):
-            ema.lerp_(param, 1.0 - self.ema_decay)
-        for ema, buffer in zip(self.net_ema.buffers(), self.net.buffers(), strict=True):
-            ema.copy_(buffer)

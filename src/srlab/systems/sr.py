@@ -1,5 +1,6 @@
 """`SRSystem`: supervised training of any network that follows the model contract."""
 
+import copy
 import random
 import time
 from collections.abc import Callable
@@ -41,6 +42,8 @@ class SRSystem(L.LightningModule):
             [-theta / lr, theta / lr] with theta this value and lr the current learning rate.
         lpips: also log `val/lpips` (torchmetrics' LPIPS), when torchvision and its weights are there.
         pretrained: the name of a shipped weight (`srlab.pretrained`) that the net starts from.
+        ema_decay: keep `net_ema`, an exponential moving average of the net's weights, from the start
+            (`start_ema`; the `srlab.callbacks.EMA` callback starts it for any model).
 
     A non-finite loss or gradient norm stops the run before its optimizer step (`NonFiniteError`);
     `srlab.callbacks.CheckpointOnStop` then writes `last.ckpt`, the last good step.
@@ -56,6 +59,7 @@ class SRSystem(L.LightningModule):
         adjustable_clip: float | None = None,
         lpips: bool = False,
         pretrained: str | None = None,
+        ema_decay: float | None = None,
     ) -> None:
         super().__init__()
         if pretrained is not None:
@@ -71,6 +75,11 @@ class SRSystem(L.LightningModule):
         self.psnr_best.persistent(True)  # kept in checkpoints, so a resumed run remembers its best
         self.val_names: list[str] = ["val"]
         self.net_config: dict | None = None  # the net's config, saved in checkpoints for eval.py and upscale.py
+        self.net_ema: nn.Module | None = None
+        self.ema_decay: float | None = None
+        self._ema_step = 0  # the optimizer steps the average has seen
+        if ema_decay is not None:
+            self.start_ema(ema_decay)
 
     # --- the model contract -------------------------------------------------------------------
     def net_input(self, lr: Tensor) -> Tensor:
@@ -87,8 +96,28 @@ class SRSystem(L.LightningModule):
 
     @property
     def eval_net(self) -> nn.Module:
-        """The network that validation scores and image panels show (GANSystem: the EMA of G)."""
-        return self.net
+        """The network that validation scores and image panels show: the EMA copy when there is one."""
+        return self.net_ema if self.net_ema is not None else self.net
+
+    # --- the exponential moving average of the weights ------------------------------------------
+    def start_ema(self, decay: float, option: str = "model.ema_decay") -> None:
+        """Keep `net_ema`, an average of the net's weights that moves `ema = decay * ema + (1 - decay) * w`
+        after each optimizer step; validation scores it, checkpoints hold it as `net_ema.` (which eval.py
+        and upscale.py load). It starts as a copy of the net as it is now (after `pretrained`)."""
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"{option} must be in [0, 1), got {decay}")
+        self.ema_decay = decay
+        if self.net_ema is None:
+            self.net_ema = copy.deepcopy(self.net).requires_grad_(False)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """`ema = decay * ema + (1 - decay) * w` for the net's parameters; buffers (batch-norm statistics)
+        are copied."""
+        for ema, param in zip(self.net_ema.parameters(), self.net.parameters(), strict=True):
+            ema.lerp_(param, 1.0 - self.ema_decay)
+        for ema, buffer in zip(self.net_ema.buffers(), self.net.buffers(), strict=True):
+            ema.copy_(buffer)
 
     def forward(self, lr: Tensor) -> Tensor:
         """RGB LR -> the net's output (Y or RGB) at HR size."""
@@ -144,8 +173,14 @@ class SRSystem(L.LightningModule):
         if grads:
             self.check_finite("gradient norm", torch.nn.utils.get_total_norm(grads))
 
+    def on_train_start(self) -> None:
+        self._ema_step = self.global_step
+
     def on_train_batch_end(self, outputs, batch: dict, batch_idx: int) -> None:
         self.net.scale = self.scale
+        if self.ema_decay is not None and self.global_step > self._ema_step:  # once per optimizer step
+            self.update_ema()
+            self._ema_step = self.global_step
 
     def configure_gradient_clipping(
         self, optimizer: Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm: str | None = None
@@ -170,9 +205,16 @@ class SRSystem(L.LightningModule):
         checkpoint["rng_states"] = self._rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        fitting = self._trainer is not None and self.trainer.state.fn == TrainerFn.FITTING
+        if self.net_ema is None and any(k.startswith("net_ema.") for k in checkpoint["state_dict"]):
+            if fitting:
+                raise ValueError(
+                    "the checkpoint holds an EMA of the weights (net_ema.): resume it with callbacks.ema "
+                    "(callbacks=[default,ema]) or model.ema_decay set, as the run that wrote it"
+                )
+            self.net_ema = copy.deepcopy(self.net).requires_grad_(False)  # scored, never updated
         # Before the first resumed step, and nothing between draws from these generators (the data
         # loaders keep their own): the run continues with the random numbers it would have drawn.
-        fitting = self._trainer is not None and self.trainer.state.fn == TrainerFn.FITTING
         if "rng_states" in checkpoint and fitting:
             self._set_rng_states(checkpoint["rng_states"])
 
@@ -210,7 +252,7 @@ class SRSystem(L.LightningModule):
         self.quality_bicubic[name].update(bicubic, hr, grey)
         if self.lpips is not None and dataloader_idx == 0:  # the monitored set
             self.lpips.update(sr_rgb, hr)
-        return {"sr": sr_rgb, "bicubic": bicubic}
+        return {"sr": sr_rgb, "bicubic": bicubic, "scored": scored}
 
     def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
         return self.validation_step(batch, batch_idx, dataloader_idx)
