@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> None:
     runs = collect(args.paths)
     if args.benchmark:
         width, height = parse_size(args.benchmark)
-        for r in runs:
-            benchmark(r, width, height)
+        for source in dict.fromkeys(r.source for r in runs):  # an eval.py folder holds several rows
+            benchmark(next(r for r in runs if r.source == source), width, height)
     rows = group(runs)
     sets = set_names(rows)
     plot_set = args.plot_set or sets[0]
