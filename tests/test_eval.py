@@ -69,6 +69,8 @@ def test_checkpoint_rows_self_ensemble_and_errors(tiny_data, tmp_path):
 def test_eval_cli(tiny_data, tmp_path):
     proc = run_cli("eval.py", [*eval_overrides(tiny_data, tmp_path), "scales=[4]"])
     assert "| Bicubic | x4 |" in proc.stdout
+    (log,) = (tmp_path / "eval").glob("*/*/eval.log")
+    assert "| Bicubic | x4 |" in log.read_text()
 
 
 def test_eval_logs_a_wandb_table(tiny_data, tmp_path):
@@ -76,7 +78,8 @@ def test_eval_logs_a_wandb_table(tiny_data, tmp_path):
     rows = evaluate(cfg)
     (table,) = (tmp_path / "run" / "wandb").glob("offline-run-*/files/media/table/eval/per_image_*.table.json")
     logged = json.loads(table.read_text())
-    assert logged["columns"] == list(rows[0]) and len(logged["data"]) == len(rows)
+    assert logged["columns"][:6] == ["method", "set", "scale", "image", "psnr", "ssim"]
+    assert len(logged["data"]) == len(rows) == 2 * 3  # model=bicubic: its own rows, for both sets
 
 
 def test_data_set_config_with_its_folders_present(tmp_path):

@@ -5,12 +5,7 @@ import csv
 import io
 import json
 import math
-import struct
-import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +14,6 @@ import wandb
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
-from wandb.proto import wandb_internal_pb2
 
 from conftest import compose_train, tiny_overrides
 from srlab.callbacks.image_panels import panel
@@ -27,6 +21,7 @@ from srlab.cli.train import train
 from srlab.data.degradation import degrade
 from srlab.ops import imresize
 from srlab.systems import SRSystem
+from wandb_files import read_offline_run
 
 SCALE = 2
 # The fastest net; train/loss logged at every step, since a tiny run is shorter than log_every_n_steps.
@@ -60,83 +55,9 @@ def column(rows: list[dict[str, str]], name: str) -> list[float]:
 
 
 def assert_panel_png(image: Image.Image) -> None:
-    """A bicubic | SR | HR panel: an RGB image three square crops wide."""
+    """An LR | bicubic | SR | HR panel: an RGB image four square crops wide."""
     assert image.mode == "RGB"
-    assert image.width == 3 * image.height, image.size
-
-
-# --- reading a W&B offline run ---------------------------------------------------------------------
-
-LOG_BLOCK = 32768
-FULL, LAST = 1, 4
-
-
-def wandb_records(path: Path) -> Iterator[wandb_internal_pb2.Record]:
-    """The protobuf records of a W&B transaction log (`run-<id>.wandb`).
-
-    wandb 0.31 keeps no Python reader (`wandb.sdk.internal.datastore` is gone), so this follows the
-    LevelDB log format it writes: a 7-byte header (':W&B', magic 0xBEE1, version 0), then 32 KiB
-    blocks of chunks `crc32(type + data), length, type (1 full, 2 first, 3 middle, 4 last), data`.
-    """
-    raw = path.read_bytes()
-    assert struct.unpack("<4sHB", raw[:7]) == (b":W&B", 0xBEE1, 0)
-    pos, pending = 7, b""
-    while pos + 7 <= len(raw):
-        if LOG_BLOCK - pos % LOG_BLOCK < 7:  # no room for a chunk header: the block's zero trailer
-            pos += LOG_BLOCK - pos % LOG_BLOCK
-            continue
-        crc, length, kind = struct.unpack("<IHB", raw[pos : pos + 7])
-        data = raw[pos + 7 : pos + 7 + length]
-        assert zlib.crc32(data, zlib.crc32(bytes([kind]))) == crc, f"corrupt chunk at byte {pos} of {path}"
-        pending, pos = pending + data, pos + 7 + length
-        if kind in (FULL, LAST):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(pending)
-            pending = b""
-            yield record
-
-
-@dataclass
-class OfflineRun:
-    """What a W&B offline run holds: its folder, final summary and config, history rows, exit codes."""
-
-    dir: Path
-    summary: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    exit_codes: list[int] = field(default_factory=list)
-
-
-def apply_updates(target: dict[str, Any], message: Any) -> None:
-    """Fold a summary or config record (`update` and `remove` items) into `target`."""
-    for item in message.update:
-        target[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
-    for item in message.remove:
-        target.pop(item.key or "/".join(item.nested_key), None)
-
-
-def read_offline_run(run_dir: Path) -> OfflineRun:
-    """The one offline W&B run under `run_dir/wandb/`, read from its transaction log.
-
-    wandb writes `files/wandb-summary.json` and `files/config.yaml` only when a run is synced, so
-    offline the summary and config exist only as records of the log.
-    """
-    (folder,) = (run_dir / "wandb").glob("offline-run-*")
-    (log,) = folder.glob("run-*.wandb")
-    run = OfflineRun(folder)
-    for record in wandb_records(log):
-        kind = record.WhichOneof("record_type")
-        if kind == "run":
-            apply_updates(run.config, record.run.config)
-        elif kind == "config":
-            apply_updates(run.config, record.config)
-        elif kind == "summary":
-            apply_updates(run.summary, record.summary)
-        elif kind == "history":
-            run.history.append({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item})
-        elif kind == "exit":
-            run.exit_codes.append(record.exit.exit_code)
-    return run
+    assert image.width == 4 * image.height, image.size
 
 
 # --- tests -----------------------------------------------------------------------------------------
@@ -146,17 +67,20 @@ def test_wandb_offline_run_reads_back(tiny_data, tmp_path):
     cfg = compose(tiny_data, tmp_path, "logger=wandb")
     assert cfg.logger.wandb.offline is True  # the default never reaches a server
     run_dir, metrics = train_run(cfg)
-    # wandb.finish() (in train) can return before the W&B service has written the log; teardown
-    # stops the service and waits for it.
+    # wandb.finish() (train.py calls it after train()) can return before the W&B service has written
+    # the log; teardown stops the service and waits for it.
+    wandb.finish()
     wandb.teardown()
     run = read_offline_run(run_dir)
-    assert run.exit_codes == [0]  # train() finished the run
+    assert run.exit_codes == [0]
 
-    # Summary: the last logged value of each metric, that of the final validation in metrics.json.
+    # Summary: the final scoring of the best checkpoint (metrics.json) as final/<metric>; the best
+    # validation PSNR as val/psnr's summary, which the final scoring matches.
     assert {"val/psnr", "val/ssim", "val/psnr_bicubic", "val/psnr_best"} <= metrics.keys()
     for key, value in metrics.items():
-        assert run.summary[key] == pytest.approx(value, abs=1e-4), key
-    assert math.isfinite(run.summary["train/loss"])
+        assert run.summary[f"final/{key}"] == pytest.approx(value, abs=1e-4), key
+    assert run.summary["val/psnr"]["max"] == pytest.approx(metrics["val/psnr"], abs=1e-4)
+    assert math.isfinite(run.summary["train/loss"]["min"])
 
     # Config: the composed config, resolved, and the model size.
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -173,7 +97,7 @@ def test_wandb_offline_run_reads_back(tiny_data, tmp_path):
     logged = [(k.removesuffix("/_type"), row) for row in run.history for k, v in row.items() if v == "images/separated"]
     assert {key for key, _ in logged} == PANEL_KEYS
     for key, row in logged:
-        assert row[f"{key}/captions"][0].endswith(": bicubic | SR | HR")
+        assert row[f"{key}/captions"][0].endswith("dB (LR | bicubic | SR | HR)")
         (name,) = row[f"{key}/filenames"]
         with Image.open(files / name) as image:
             assert image.size == (row[f"{key}/width"], row[f"{key}/height"])
@@ -194,7 +118,7 @@ def test_csv_logger_writes_metrics(csv_run):
     assert {"val/psnr", "train/loss"} <= rows[0].keys()
     losses = column(rows, "train/loss")
     assert len(losses) == 8 and all(map(math.isfinite, losses))  # trainer.max_steps=8, logged every step
-    assert column(rows, "val/psnr")[-1] == pytest.approx(metrics["val/psnr"], abs=1e-4)
+    assert column(rows, "final/val/psnr") == [pytest.approx(metrics["val/psnr"], abs=1e-4)]
 
 
 def test_tensorboard_logger_reads_back(tiny_data, tmp_path):
@@ -204,7 +128,7 @@ def test_tensorboard_logger_reads_back(tiny_data, tmp_path):
     (folder,) = {p.parent for p in (run_dir / "tensorboard").rglob("events.out.tfevents.*")}
     events = EventAccumulator(str(folder), size_guidance={IMAGES: 0}).Reload()
     assert {"val/psnr", "train/loss"} <= set(events.Tags()["scalars"])
-    assert events.Scalars("val/psnr")[-1].value == pytest.approx(metrics["val/psnr"], abs=1e-4)
+    assert events.Scalars("final/val/psnr")[-1].value == pytest.approx(metrics["val/psnr"], abs=1e-4)
     assert set(events.Tags()["images"]) == PANEL_KEYS
     for key in PANEL_KEYS:
         for event in events.Images(key):
@@ -221,7 +145,7 @@ def test_panels_written_as_png_without_image_logger(csv_run, tiny_data):
         with Image.open(path) as image:
             assert_panel_png(image)
 
-    # img00's panel: its right third is the HR centre crop, its left third the bicubic upscaling of its LR.
+    # img00's panel: LR (nearest) | bicubic | SR | HR centre crops; bicubic is the upscaling of the LR.
     hr = np.asarray(Image.open(tiny_data["val"] / "img00.png").convert("RGB"))
     hr = hr[: hr.shape[0] - hr.shape[0] % SCALE, : hr.shape[1] - hr.shape[1] % SCALE]
     image = np.asarray(Image.open(next(p for p in pngs if p.name.startswith("img00"))))
@@ -229,15 +153,18 @@ def test_panels_written_as_png_without_image_logger(csv_run, tiny_data):
     assert size == min(128, *hr.shape[:2])  # callbacks.image_panels.crop_size=128, clipped to the image
     top, left = (hr.shape[0] - size) // 2, (hr.shape[1] - size) // 2
     hr_crop = hr[top : top + size, left : left + size]
-    np.testing.assert_array_equal(image[:, 2 * size :], hr_crop)
+    np.testing.assert_array_equal(image[:, 3 * size :], hr_crop)
     hr_t = torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 255
     bicubic = imresize(degrade(hr_t, SCALE), SCALE).clamp(0, 1)[0, :, top : top + size, left : left + size]
     bicubic = bicubic.mul(255).round().byte().permute(1, 2, 0).numpy()
-    assert np.abs(image[:, :size].astype(int) - bicubic).max() <= 1
-    assert not np.array_equal(image[:, :size], hr_crop)
+    assert np.abs(image[:, size : 2 * size].astype(int) - bicubic).max() <= 1
+    assert not np.array_equal(image[:, size : 2 * size], hr_crop)
+    lr = degrade(hr_t, SCALE).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
+    nearest = lr.repeat(SCALE, axis=0).repeat(SCALE, axis=1)[top : top + size, left : left + size]
+    np.testing.assert_array_equal(image[:, :size], nearest)
 
 
-def test_panel_is_bicubic_sr_hr_centre_crops():
+def test_panel_is_centre_crops_side_by_side():
     """Only a centred `size` x `size` square of each input is non-zero: an off-centre crop shows zeros."""
     h, w, size, top, left = 11, 14, 4, 3, 5
 
@@ -246,12 +173,12 @@ def test_panel_is_bicubic_sr_hr_centre_crops():
         x[:, top : top + size, left : left + size] = torch.tensor(levels).view(3, 1, 1) / 255
         return x
 
-    out = panel(marked((10, 20, 30)), marked((100, 110, 300)), marked((200, 210, 220)), size)
+    out = panel(marked((10, 20, 30)), marked((100, 110, 300)), marked((200, 210, 220)), size=size)
     assert out.shape == (size, 3 * size, 3) and out.dtype == np.uint8
     for third, levels in enumerate([(10, 20, 30), (100, 110, 255), (200, 210, 220)]):  # SR's 300 clamped
         assert (out[:, third * size : (third + 1) * size] == np.array(levels, dtype=np.uint8)).all(), third
     # A crop larger than the image is clipped to its shorter side.
-    assert panel(marked((1, 1, 1)), marked((2, 2, 2)), marked((3, 3, 3)), 128).shape == (h, 3 * h, 3)
+    assert panel(marked((1, 1, 1)), marked((2, 2, 2)), marked((3, 3, 3)), size=128).shape == (h, 3 * h, 3)
 
 
 def test_bf16_mixed_precision_on_cpu(tiny_data, tmp_path, monkeypatch):

@@ -1,1 +1,3 @@
-"""Entry points driven by Hydra configs (the only package that knows Hydra)."""
+"""What the entry points run; the only package that knows Hydra."""
+
+from srlab.cli import tracking  # noqa: F401  (registers the ${srlab.run_name:} resolvers of conf/logger)

@@ -1,14 +1,60 @@
-"""Networks from checkpoints of `train.py`, or from a model config alone (for models without parameters)."""
+"""Networks from checkpoints of `train.py` (files or W&B artifacts), or from a model config alone (for models
+without parameters)."""
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.utils import get_object, instantiate
 from torch import nn
 
 from srlab.models.contract import SRNet
 from srlab.pretrained import entry, load_pretrained
 from srlab.systems.checkpoint import load_net_weights, read_checkpoint
+
+
+WANDB_PREFIX = "wandb:"
+
+
+def fetch_checkpoint(ckpt_path: str, download_to: Path) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint file that `ckpt_path` names, and what a run records of it.
+
+    `ckpt_path` is a file, or a W&B model artifact `wandb:<entity>/<project>/<name>:<alias or version>`
+    (e.g. `wandb:me/srlab/model-1a2b3c4d:best`, as `callbacks.checkpoint_artifacts` logs them), which is
+    downloaded into `download_to`; an online W&B run records that it used the artifact. The record: the
+    file, its SHA-256, the artifact's full name with its version, and the W&B run that trained it.
+    """
+    record: dict[str, Any] = {}
+    if str(ckpt_path).startswith(WANDB_PREFIX):
+        import wandb
+
+        ref = str(ckpt_path).removeprefix(WANDB_PREFIX)
+        try:
+            run = wandb.run
+            online = run is not None and not run.offline
+            artifact = run.use_artifact(ref, type="model") if online else wandb.Api().artifact(ref, type="model")
+            folder = Path(artifact.download(root=str(download_to / "artifacts" / ref.rsplit("/", 1)[-1])))
+        except Exception as err:  # wandb's errors: not logged in, no server, no such artifact
+            raise ValueError(
+                f"ckpt_path={ckpt_path}: cannot fetch the W&B artifact {ref} ({type(err).__name__}: {err}); "
+                "artifacts come from the W&B server: `wandb login`, or give the checkpoint file"
+            ) from err
+        files = sorted(folder.rglob("*.ckpt"))
+        if len(files) != 1:
+            raise ValueError(f"ckpt_path={ckpt_path}: the artifact holds {len(files)} .ckpt files, not one")
+        path, record["artifact"] = files[0], artifact.qualified_name
+    else:
+        path = Path(ckpt_path)
+    if path.is_file():
+        record |= {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        try:  # mmap: only the small entries are read; an unreadable file is named by load_net
+            trained_by = torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("wandb")
+        except Exception:
+            trained_by = None
+        if trained_by:
+            record["trained_by"] = trained_by
+    return path, record
 
 
 def load_net(ckpt_path: str | Path) -> SRNet:

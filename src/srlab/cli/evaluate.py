@@ -1,20 +1,25 @@
 """Evaluation: the paper table (PSNR/SSIM per data set and scale, bicubic beside) for a checkpoint."""
 
 import csv
+import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
-from rich.console import Console
 from rich.progress import Progress
 from torch import nn
+from torch.nn import functional as F
 
-from srlab.cli.checkpoint import load_net, pretrained_net
+from srlab.callbacks.image_panels import panel
+from srlab.cli.checkpoint import fetch_checkpoint, load_net, pretrained_net
 from srlab.cli.config import instantiate_all, print_config_tree
-from srlab.inference import self_ensemble
+from srlab.cli.tracking import wandb_loggers
+from srlab.inference import self_ensemble, write_image
 from srlab.metrics.quality import image_quality, scored_image
 from srlab.models import Bicubic
 from srlab.models.contract import check_scale, predict
@@ -22,36 +27,63 @@ from srlab.ops import imresize
 from srlab.pretrained import entry, names
 
 Row = dict[str, str | int | float]
+log = logging.getLogger(__name__)
+PANEL_CROP = 128  # HR pixels per side of each crop of a panel
+TABLE_COLUMNS = ["method", "set", "scale", "image", "psnr", "ssim", "psnr_bicubic", "ssim_bicubic",
+                 "LR | bicubic | SR | HR"]  # fmt: skip
+
+
+@dataclass
+class ImageSink:
+    """What `_score` keeps of each image besides its scores: a panel (LR | bicubic | SR | HR centre crops) by
+    (method, scale, set, image) when `crop_size`, and the SR image as a PNG file under `image_dir`."""
+
+    crop_size: int | None = None
+    image_dir: Path | None = None
+    panels: dict[tuple[str, int, str, str], np.ndarray] = field(default_factory=dict)
 
 
 def evaluate(cfg: DictConfig) -> list[Row]:
     """Score the checkpoint (or a parameter-free `model`) on every set of `cfg.data.val` at each scale.
 
-    Writes `results.md`, `results.csv` and `per_image.csv` to the run directory, logs a W&B table,
-    and returns the per-image rows.
+    Writes `results.md`, `results.csv` and `per_image.csv` to the run directory (and, with `save_images`,
+    the SR images under `images/`); a W&B logger gets the config, the checkpoint it scored, the means
+    `eval/<set>/x<scale>/<metric>` and the per-image table with panels. Returns the per-image rows.
     """
     output_dir = Path(cfg.paths.output_dir)
-    keys = ["data", "ckpt_path", "pretrained", "scales", "self_ensemble", "device", "paths"]
-    print_config_tree(OmegaConf.masked_copy(cfg, keys), output_dir)
+    keys = ["data", "ckpt_path", "pretrained", "scales", "self_ensemble", "save_images", "device", "paths"]
+    options = OmegaConf.masked_copy(cfg, keys)  # the model config holds training's interpolations
+    print_config_tree(options, output_dir)
     if cfg.get("ckpt_path") and cfg.get("pretrained"):
         raise ValueError("give ckpt_path=<checkpoint> or pretrained=<name>, not both")
+    loggers = instantiate_all(cfg.get("logger"))
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(options, resolve=True))
+    image_dir = output_dir / "images" if cfg.get("save_images") else None
+    sink = ImageSink(PANEL_CROP if wandb_loggers(loggers) else None, image_dir)
     if cfg.get("pretrained") == "all":
-        return evaluate_zoo(cfg, output_dir)
+        return evaluate_zoo(cfg, output_dir, loggers, sink)
     if cfg.get("ckpt_path"):
-        net, source = load_net(cfg.ckpt_path), f"ckpt_path={cfg.ckpt_path}"
+        path, record = fetch_checkpoint(cfg.ckpt_path, output_dir)
+        for logger in loggers:
+            logger.log_hyperparams({"checkpoint": record})
+        net, source = load_net(path), f"ckpt_path={cfg.ckpt_path}"
     elif cfg.get("pretrained"):
         net, source = pretrained_net(cfg.pretrained), f"pretrained={cfg.pretrained}"
     else:
         net, source = _net_without_checkpoint(cfg), None
     name = type(net).__name__
     scales = list(cfg.scales) if cfg.get("scales") else ([2, 3, 4] if isinstance(net, Bicubic) else [net.scale])
-    rows = _score(net, name, scales, cfg, source)
-    _write(rows, output_dir, cfg, name, markdown_table(rows))
+    rows = _score(net, name, scales, cfg, source, sink)
+    _write(rows, output_dir, cfg, name, markdown_table(rows), loggers, sink)
     return rows
 
 
-def _score(net: nn.Module, name: str, scales: list[int], cfg: DictConfig, source: str | None) -> list[Row]:
-    """Per-image rows of `net` (as `name`) and bicubic on every set of `cfg.data` at each scale."""
+def _score(
+    net: nn.Module, name: str, scales: list[int], cfg: DictConfig, source: str | None, sink: ImageSink | None = None
+) -> list[Row]:
+    """Per-image rows of `net` (as `name`) and bicubic on every set of `cfg.data` at each scale; `sink`
+    keeps panels and SR images of `net`'s own rows."""
     device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     net.to(device).eval()
     rows: list[Row] = []
@@ -64,16 +96,17 @@ def _score(net: nn.Module, name: str, scales: list[int], cfg: DictConfig, source
         datamodule.prepare_data()
         methods = {"Bicubic": None, name: net} | ({f"{name}+": self_ensemble(net)} if cfg.self_ensemble else {})
         for set_name, loader in zip(datamodule.test_names, datamodule.test_dataloader()):
-            rows += _score_set(net, methods, datamodule, loader, set_name, scale, device)
+            rows += _score_set(net, methods, datamodule, loader, set_name, scale, device, name, sink or ImageSink())
     return rows
 
 
-def evaluate_zoo(cfg: DictConfig, output_dir: Path) -> list[Row]:
+def evaluate_zoo(cfg: DictConfig, output_dir: Path, loggers: list[Logger], sink: ImageSink) -> list[Row]:
     """Every shipped weight at its scale on the sets of `cfg.data`, against its paper and bicubic."""
     rows: list[Row] = []
     for weight in names():
-        rows += _score(pretrained_net(weight), weight, [entry(weight)["net"]["scale"]], cfg, f"pretrained={weight}")
-    _write(rows, output_dir, cfg, "the shipped weights", zoo_table(rows))
+        net, scale = pretrained_net(weight), entry(weight)["net"]["scale"]
+        rows += _score(net, weight, [scale], cfg, f"pretrained={weight}", sink)
+    _write(rows, output_dir, cfg, "the shipped weights", zoo_table(rows), loggers, sink)
     return rows
 
 
@@ -102,7 +135,9 @@ def _net_without_checkpoint(cfg: DictConfig) -> nn.Module:
 
 
 @torch.inference_mode()
-def _score_set(net, methods, datamodule, loader, set_name: str, scale: int, device: torch.device) -> list[Row]:
+def _score_set(
+    net, methods, datamodule, loader, set_name: str, scale: int, device: torch.device, name: str, sink: ImageSink
+) -> list[Row]:
     rows = []
     with Progress(transient=True) as progress:
         task = progress.add_task(f"x{scale} {set_name}", total=len(loader))
@@ -112,14 +147,29 @@ def _score_set(net, methods, datamodule, loader, set_name: str, scale: int, devi
             for method, forward in methods.items():
                 if method == "Bicubic":
                     scored = imresize(lr, scale).clamp(0, 1)
+                    if name == "Bicubic":  # model=bicubic: the net is the baseline
+                        _keep(sink, (method, scale, set_name, batch["name"][0]), lr, scored, scored, hr, bool(grey[0]))
                 else:
-                    out, rgb, _ = predict(net, lr, forward=forward)
+                    out, rgb, bicubic = predict(net, lr, forward=forward)
                     scored = scored_image(out, rgb, grey)
+                    if method == name:
+                        _keep(sink, (method, scale, set_name, batch["name"][0]), lr, bicubic, rgb, hr, bool(grey[0]))
                 psnr, ssim = image_quality(scored, hr, grey, border=scale)
                 rows.append({"method": method, "scale": scale, "set": set_name, "image": batch["name"][0],
                              "psnr": psnr.item(), "ssim": ssim.item()})  # fmt: skip
             progress.advance(task)
     return rows
+
+
+def _keep(sink: ImageSink, key: tuple[str, int, str, str], lr, bicubic, sr, hr, grey: bool) -> None:
+    method, scale, set_name, image = key
+    if sink.crop_size:
+        lr_up = F.interpolate(lr, scale_factor=scale, mode="nearest")
+        sink.panels[key] = panel(lr_up[0], bicubic[0], sr[0], hr[0], size=sink.crop_size)
+    if sink.image_dir is not None:
+        path = sink.image_dir / method / set_name / f"x{scale}" / f"{image}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_image(path, sr.cpu(), grey=grey)
 
 
 def _to(value, device: torch.device):
@@ -145,7 +195,9 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _write(rows: list[Row], output_dir: Path, cfg: DictConfig, name: str, table: str) -> None:
+def _write(
+    rows: list[Row], output_dir: Path, cfg: DictConfig, name: str, table: str, loggers: list[Logger], sink: ImageSink
+) -> None:
     (output_dir / "results.md").write_text(table + "\n")
     with open(output_dir / "per_image.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -157,11 +209,44 @@ def _write(rows: list[Row], output_dir: Path, cfg: DictConfig, name: str, table:
         for (method, scale, set_name), (psnr, ssim) in summarise(rows).items():
             count = sum(r["method"] == method and r["scale"] == scale and r["set"] == set_name for r in rows)
             writer.writerow([method, scale, set_name, f"{psnr:.4f}", f"{ssim:.6f}", count])
-    for logger in instantiate_all(cfg.get("logger")):
-        if isinstance(logger, WandbLogger):
-            logger.log_table("eval/per_image", columns=list(rows[0]), data=[list(r.values()) for r in rows])
-            logger.experiment.finish()
-    console = Console()
-    console.print(f"\n{name}, checkpoint {cfg.get('ckpt_path') or cfg.get('pretrained') or '(none)'}\n")
-    console.print(table, markup=False)
-    console.print(f"\nrun directory: {output_dir}")
+    _log(rows, loggers, sink)
+    log.info("%s, checkpoint %s\n\n%s\n", name, cfg.get("ckpt_path") or cfg.get("pretrained") or "(none)", table)
+    if sink.image_dir is not None:
+        log.info("SR images: %s", sink.image_dir)
+    log.info("run directory: %s", output_dir)
+
+
+def metric_keys(rows: list[Row]) -> dict[tuple[str, int, str], str]:
+    """The logged name of each (method, scale, set): `eval/<set>/x<scale>/` and `psnr`/`ssim` with the
+    suffix `_bicubic` or `_ensemble` (the "+" rows); with several nets (pretrained=all), `eval/<net>/...`."""
+    nets = {r["method"] for r in rows if r["method"] != "Bicubic" and not str(r["method"]).endswith("+")}
+    keys = {}
+    for method, scale, set_name in dict.fromkeys((r["method"], r["scale"], r["set"]) for r in rows):
+        net = str(method).removesuffix("+")
+        suffix = "_bicubic" if method == "Bicubic" else "_ensemble" if str(method).endswith("+") else ""
+        where = f"{net}/" if len(nets) > 1 and method != "Bicubic" else ""
+        keys[(method, scale, set_name)] = f"eval/{where}{set_name}/x{scale}/{{}}{suffix}"
+    return keys
+
+
+def _log(rows: list[Row], loggers: list[Logger], sink: ImageSink) -> None:
+    """The means of every set and scale to each logger; W&B also gets the per-image table with panels."""
+    keys = metric_keys(rows)
+    means = {}
+    for key, (psnr, ssim) in summarise(rows).items():
+        means |= {keys[key].format("psnr"): psnr, keys[key].format("ssim"): ssim}
+    bicubic = {(r["scale"], r["set"], r["image"]): r for r in rows if r["method"] == "Bicubic"}
+    table = [
+        [r["method"], r["set"], r["scale"], r["image"], r["psnr"], r["ssim"], b["psnr"], b["ssim"], sink.panels[key]]
+        for r in rows
+        if (key := (r["method"], r["scale"], r["set"], r["image"])) in sink.panels
+        and (b := bicubic[(r["scale"], r["set"], r["image"])])
+    ]
+    for logger in loggers:
+        logger.log_metrics(means)
+    for logger in wandb_loggers(loggers):
+        import wandb
+
+        data = [[*row[:-1], wandb.Image(row[-1])] for row in table]
+        logger.log_table("eval/per_image", columns=TABLE_COLUMNS, data=data)
+        logger.experiment.finish()

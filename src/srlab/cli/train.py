@@ -1,17 +1,31 @@
 """Training: compose data, model (system with net, loss, optimizer, scheduler), trainer and loggers."""
 
 import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
+from omegaconf import DictConfig, OmegaConf, read_write
 from rich.table import Table
 
+from srlab.callbacks.image_panels import TABLE_COLUMNS, ImagePanels
 from srlab.cli.config import check_train_options, instantiate_all, log_hyperparameters, print_config_tree
+from srlab.cli.logs import as_text
+from srlab.cli.tracking import define_metrics, detached_loggers, log_final
 from srlab.systems.checkpoint import read_checkpoint
+
+log = logging.getLogger(__name__)
+# What Lightning's DDP launcher sets in the environment of the process that starts the others.
+DDP_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -34,23 +48,58 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=instantiate_all(cfg.get("logger"))
     )
     log_hyperparameters(cfg, model, trainer)
+    sets = {"val": datamodule.val_names, "test": datamodule.test_names}
+    define_metrics(trainer.loggers, ["val", "test", *(f"{split}/{n}" for split, names in sets.items() for n in names)])
 
     ckpt_path = cfg.get("ckpt_path")
     trainable = any(p.requires_grad for p in model.parameters())
     fit = bool(cfg.get("train")) and trainable
     if ckpt_path:
         check_checkpoint(ckpt_path, model, resume=fit)
-    if fit:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-        # The best checkpoint; the last one when no validation came before max_steps.
-        ckpt_path = next((cb.best_model_path for cb in trainer.checkpoint_callbacks if cb.best_model_path), None)
-    results = trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
-    metrics = {k: float(v) for k, v in results[0].items()} if results else {}
-    if cfg.get("test"):
-        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
-        metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    with as_single_run():
+        if fit:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+            # The best checkpoint; the last one when no validation came before max_steps.
+            ckpt_path = next((cb.best_model_path for cb in trainer.checkpoint_callbacks if cb.best_model_path), None)
+        with detached_loggers(trainer):  # the final scoring is no new point of the validation curves
+            results = trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
+        metrics = {k: float(v) for k, v in results[0].items()} if results else {}
+        if cfg.get("test"):
+            trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path or None, weights_only=True)
+            metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    panels = next((cb for cb in trainer.callbacks if isinstance(cb, ImagePanels)), None)
+    log_final(trainer.loggers, metrics, trainer.global_step, TABLE_COLUMNS, panels.final_rows if panels else [])
     report(metrics, ckpt_path, output_dir)
     return metrics
+
+
+@contextmanager
+def as_single_run() -> Iterator[None]:
+    """Inside a multirun job, what DDP sees is a single run: Lightning's launcher starts the other processes
+    with `sys.argv` and `hydra.run.dir`, which here become this job's overrides and directory (else each
+    process would start the whole multirun again); and the next job starts its own processes, as the
+    environment variables and the process group of this job's DDP are removed at its end."""
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    if hydra is None or hydra.mode != RunMode.MULTIRUN:
+        yield
+        return
+    argv, run_dir, env = sys.argv, hydra.run.dir, {k: os.environ.get(k) for k in DDP_ENV}
+    sys.argv = [argv[0], *hydra.overrides.task, "hydra.mode=RUN"]
+    with read_write(hydra):
+        hydra.run.dir = hydra.runtime.output_dir
+    try:
+        yield
+    finally:
+        sys.argv = argv
+        with read_write(hydra):
+            hydra.run.dir = run_dir
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def check_checkpoint(path: str, model: L.LightningModule, resume: bool) -> None:
@@ -81,7 +130,7 @@ def check_checkpoint(path: str, model: L.LightningModule, resume: bool) -> None:
 
 @rank_zero_only
 def report(metrics: dict[str, float], ckpt_path: str | None, output_dir: Path) -> None:
-    """Print the checkpoint and its scores beside bicubic; save them as `metrics.json`."""
+    """Log the checkpoint and its scores beside bicubic; save them as `metrics.json`."""
     with open(output_dir / "metrics.json", "w") as f:
         json.dump({"ckpt_path": ckpt_path, **metrics}, f, indent=2)
     table = Table(title="Validation of the best checkpoint" if ckpt_path else "Validation")
@@ -91,7 +140,6 @@ def report(metrics: dict[str, float], ckpt_path: str | None, output_dir: Path) -
     for prefix in prefixes:
         row = [metrics.get(f"{prefix}/{k}", float("nan")) for k in ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic")]
         table.add_row(prefix, f"{row[0]:.2f}", f"{row[1]:.4f}", f"{row[2]:.2f}", f"{row[3]:.4f}")
-    console = Console()
-    console.print(table)
-    console.print(f"best checkpoint: {ckpt_path or '(none: nothing trained)'}")
-    console.print(f"run directory: {output_dir}")
+    log.info("%s", as_text(table))
+    log.info("best checkpoint: %s", ckpt_path or "(none: nothing trained)")
+    log.info("run directory: %s", output_dir)

@@ -4,6 +4,7 @@ Images are upscaled tile by tile and written as PNG one row of tiles at a time, 
 grow with the output's size; a result appears only when complete, and existing ones are kept unless asked.
 """
 
+import logging
 import re
 import resource
 import sys
@@ -13,12 +14,14 @@ from functools import partial
 from pathlib import Path
 
 import torch
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch import Tensor, nn
 
-from srlab.cli.checkpoint import load_net, net_from_config, pretrained_net
+from srlab.cli.checkpoint import fetch_checkpoint, load_net, net_from_config, pretrained_net
+from srlab.cli.config import instantiate_all
+from srlab.cli.tracking import wandb_loggers
 from srlab.inference import (
     DecodedImage,
     RGBUpscaler,
@@ -36,6 +39,7 @@ from srlab.inference import (
 from srlab.models.contract import check_scale
 from srlab.ops import imresize
 
+log = logging.getLogger(__name__)
 AUTOCAST = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 EXPORTERS = {"onnx": export_onnx, "torchscript": export_torchscript}
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
@@ -48,14 +52,31 @@ TILE_FLOAT_PLANES = 20
 def upscale(cfg: DictConfig) -> list[Path]:
     """Super-resolve `cfg.input` into the folder `cfg.output`, or export the net (`cfg.export`).
 
-    Returns the files written (without those that `skip_existing` skipped).
+    Returns the files written (without those that `skip_existing` skipped). A logger (`logger=wandb`) gets
+    the config, the checkpoint used and the number of images written.
     """
-    net = build_net(cfg)
+    loggers = instantiate_all(cfg.get("logger"))
+    options = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("model", "logger")]))
+    if cfg.get("model"):  # only its net: the model config holds training's interpolations
+        options["net"] = cfg.model.net
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(OmegaConf.create(options), resolve=True))
+    net = build_net(cfg, loggers)
     overwrite, skip_existing = flag(cfg, "overwrite"), flag(cfg, "skip_existing")
     if overwrite and skip_existing:
         raise ValueError("overwrite=true and skip_existing=true: give one, to replace or to skip existing outputs")
     if cfg.get("export"):
         return [export(net, cfg, overwrite, skip_existing)]
+    written = _upscale_all(cfg, net, overwrite, skip_existing)
+    for logger in loggers:
+        logger.log_metrics({"upscale/images": len(written)})
+    for logger in wandb_loggers(loggers):
+        logger.experiment.finish()
+    return written
+
+
+def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing: bool) -> list[Path]:
+    """Upscale every image of `cfg.input` with `net` into `cfg.output`, tile by tile; the files written."""
     jobs = plan(cfg.get("input"), cfg.get("output"))
     tile, overlap = cfg.get("tile"), cfg.get("overlap")
     if tile is not None and not (isinstance(tile, int) and tile > 0):
@@ -80,7 +101,7 @@ def upscale(cfg: DictConfig) -> list[Path]:
     )
     with progress, torch.inference_mode():
         if len(todo) < len(jobs):
-            progress.console.print(f"skip_existing=true: {len(jobs) - len(todo)} of {len(jobs)} outputs exist already")
+            log.info("skip_existing=true: %d of %d outputs exist already", len(jobs) - len(todo), len(jobs))
         images = progress.add_task("images", total=len(todo))
         for src, dst in todo:
             image = read_image(src)
@@ -97,7 +118,7 @@ def upscale(cfg: DictConfig) -> list[Path]:
             progress.remove_task(tiles)
             progress.advance(images)
             size = f"{upscaler.scale * w}x{upscaler.scale * h}"
-            progress.console.print(f"{src} ({w}x{h}) -> {dst} ({size}) in {seconds:.2f} s", soft_wrap=True)
+            log.info("%s (%dx%d) -> %s (%s) in %.2f s", src, w, h, dst, size, seconds)
     return [dst for _, dst in todo]
 
 
@@ -171,16 +192,21 @@ def flag(cfg: DictConfig, option: str) -> bool:
     return value
 
 
-def build_net(cfg: DictConfig) -> nn.Module:
-    """The net of `cfg.ckpt_path` or of a shipped weight (`cfg.pretrained`), at `cfg.data.scale` if given;
-    or, without either, `cfg.model.net`."""
+def build_net(cfg: DictConfig, loggers: list[Logger] = ()) -> nn.Module:
+    """The net of `cfg.ckpt_path` (a file or a W&B artifact, recorded in the log and by `loggers`) or of a
+    shipped weight (`cfg.pretrained`), at `cfg.data.scale` if given; or, without either, `cfg.model.net`."""
     ckpt_path, pretrained, scale = cfg.get("ckpt_path"), cfg.get("pretrained"), cfg.data.get("scale")
     if ckpt_path and pretrained:
         raise ValueError("give ckpt_path=<checkpoint> or pretrained=<name>, not both")
     if (ckpt_path or pretrained) and cfg.get("model"):
         raise ValueError("give ckpt_path=<checkpoint> or model=<name>, not both (a checkpoint names its own model)")
+    if ckpt_path:
+        path, record = fetch_checkpoint(ckpt_path, Path(cfg.paths.output_dir))
+        log.info("checkpoint: %s", ", ".join(f"{k} {v}" for k, v in record.items() if k != "trained_by"))
+        for logger in loggers:
+            logger.log_hyperparams({"checkpoint": record})
     if ckpt_path or pretrained:
-        net = load_net(ckpt_path) if ckpt_path else pretrained_net(pretrained)
+        net = load_net(path) if ckpt_path else pretrained_net(pretrained)
         source = f"ckpt_path={ckpt_path}" if ckpt_path else f"pretrained={pretrained}"
         if scale is not None:
             check_scale(net, scale, f"{source}, data.scale={scale}")
@@ -262,7 +288,7 @@ def export(net: nn.Module, cfg: DictConfig, overwrite: bool, skip_existing: bool
     if path.is_dir():
         raise IsADirectoryError(f"output={path} is a folder; export writes one file")
     if path.exists() and skip_existing:
-        Console().print(f"skip_existing=true: {path} exists already")
+        log.info("skip_existing=true: %s exists already", path)
         return path
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists: overwrite=true replaces it, skip_existing=true skips it")
@@ -271,5 +297,5 @@ def export(net: nn.Module, cfg: DictConfig, overwrite: bool, skip_existing: bool
     source = cfg.get("ckpt_path") or (f"pretrained={cfg.pretrained}" if cfg.get("pretrained") else "model.net")
     metadata = export_metadata(upscaler) | {"srlab.source": str(source)}
     EXPORTERS[kind](upscaler, path, metadata)
-    Console().print(f"exported {type(net).__name__} x{upscaler.scale} ({kind}) to {path}")
+    log.info("exported %s x%d (%s) to %s", type(net).__name__, upscaler.scale, kind, path)
     return path

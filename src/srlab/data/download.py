@@ -13,6 +13,7 @@ member is out and checked.
 import gzip
 import hashlib
 import http.client
+import logging
 import lzma
 import os
 import shutil
@@ -45,6 +46,7 @@ MAX_LINK_HOPS = 40  # as Linux: more links in a row than this is a loop
 REFUSED = "nothing is unpacked: this is not the published archive, delete it and fetch it again"
 
 console = Console()
+log = logging.getLogger(__name__)
 
 
 class DownloadError(OSError):
@@ -176,11 +178,10 @@ def _verify(file: Path, dest: Path, url: str, sha256: str | None, md5: str | Non
                 f"aside to {corrupt}; run again to download it anew, or save the published file as {dest}"
             )
     if sha256 is None and md5 is None:
-        console.print(
-            f"{dest.name} has no published checksum; its SHA-256 is {hashes['sha256'].hexdigest()} "
-            "(pin it in srlab/data/catalog.py)",
-            style="yellow",
-            markup=False,
+        log.warning(
+            "%s has no published checksum; its SHA-256 is %s (pin it in srlab/data/catalog.py)",
+            dest.name,
+            hashes["sha256"].hexdigest(),
         )
     return hashes["sha256"].hexdigest()
 

@@ -6,11 +6,11 @@ downloaded there; the linear layers on top ship with torchmetrics. `build_lpips`
 and one notice naming what is missing: systems log `val/lpips` only when they have one.
 """
 
+import logging
 from pathlib import Path
 
 import torch
 from lightning_utilities.core.rank_zero import rank_zero_only
-from rich.console import Console
 from torch import Tensor
 from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
 
@@ -21,7 +21,7 @@ BACKBONES = {
     "squeeze": ("SqueezeNet 1.1", "squeezenet1_1-b8a52dc0.pth"),
 }
 
-console = Console()
+log = logging.getLogger(__name__)
 
 
 class LPIPS(LearnedPerceptualImagePatchSimilarity):
@@ -47,7 +47,7 @@ class LPIPS(LearnedPerceptualImagePatchSimilarity):
 
 def _notice(message: str) -> None:
     if getattr(rank_zero_only, "rank", 0) == 0:  # once under DDP: Lightning sets the rank
-        console.print(message, style="yellow", soft_wrap=True)
+        log.warning("%s", message)
 
 
 def build_lpips(net_type: str = "alex") -> LPIPS | None:
