@@ -293,7 +293,8 @@ def read_fps(folder: Path) -> float | None:
 def wandb_export(path: Path) -> list[Run]:
     """Runs of a W&B project exported as CSV: the web table's export (one column per config key, such as
     `data.scale`, and per summary metric, such as `test/set5/psnr`, with `Name` and `Runtime`), or the
-    API's (`name`, `config` and `summary` columns holding dicts)."""
+    API's (`name`, `config` and `summary` columns holding dicts). The final scoring of the best checkpoint
+    (`final/val/...`, `final/test/...`) wins over the summary of the validation curve."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
@@ -304,10 +305,12 @@ def wandb_export(path: Path) -> list[Run]:
             config, summary = flatten(ast.literal_eval(row["config"] or "{}")), ast.literal_eval(row["summary"] or "{}")
             name = row.get("name") or f"row {i + 1}"
         else:
-            summary = {k: _number(v) for k, v in row.items() if METRIC.match(k) or k in ("Runtime", "_runtime")}
+            summary = {k: _number(v) for k, v in row.items()
+                       if METRIC.match(k.removeprefix("final/")) or k in ("Runtime", "_runtime")}  # fmt: skip
             config = {k: v for k, v in row.items() if k not in summary and k[:1].isalpha() and k not in WANDB_COLUMNS}
             name = row.get("Name") or f"row {i + 1}"
-        metrics = {k: v for k, v in summary.items() if v not in ("", None)}
+        metrics = {k: v for k, v in summary.items() if v not in ("", None) and not k.startswith("final/")}
+        metrics |= {k.removeprefix("final/"): v for k, v in summary.items() if v not in ("", None) and k.startswith("final/")}
         scale = config.get("data.scale")
         scores = split_scores(metrics, {"data": {"val": {"val": None}}})
         if not scores or scale in (None, ""):
