@@ -5,7 +5,6 @@ import json
 import pickle
 from pathlib import Path
 
-import pytest
 from hydra import compose, initialize_config_dir
 
 from conftest import ROOT, run_cli, tiny_overrides
@@ -27,7 +26,6 @@ def test_slurm_launcher_gives_each_ddp_process_a_task():
     assert local._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
 
 
-@pytest.mark.slow
 def test_submitit_local_multirun_of_two_jobs_completes(tiny_data, tmp_path):
     run_cli("train.py", ["-m", "hydra/launcher=local", *tiny_overrides(tiny_data, tmp_path), "model=espcn",
                          "data.scale=2", "optimizer.lr=1e-3,3e-3"], timeout=600)  # fmt: skip

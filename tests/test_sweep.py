@@ -54,7 +54,6 @@ def sweep_jobs(log_dir: Path) -> tuple[Path, list[Path]]:
     return sweep, sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-@pytest.mark.slow
 def test_two_trial_optuna_sweep_writes_its_study_returns_the_best_and_resumes(tiny_data, tmp_path):
     fixed = [o for o in tiny_overrides(tiny_data, tmp_path) if not o.startswith("data.batch_size=")]  # searched
     args = ["hparams_search=fsrcnn_optuna", "hydra.sweeper.n_trials=2", "data.scale=2", *fixed]

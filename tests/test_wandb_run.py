@@ -223,7 +223,6 @@ def sweep_jobs(log_dir: Path, task: str = "train") -> list[Path]:
     return sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-@pytest.mark.slow
 def test_a_multirun_gives_each_job_its_named_run_in_one_group(tiny_data, tmp_path):
     run_cli("train.py", ["-m", *tiny_overrides(tiny_data, tmp_path), *RUN, "optimizer.lr=1e-3,3e-3"])
     jobs = sweep_jobs(tmp_path)

@@ -236,14 +236,16 @@ def _log(rows: list[Row], loggers: list[Logger], sink: ImageSink) -> None:
     for key, (psnr, ssim) in summarise(rows).items():
         means |= {keys[key].format("psnr"): psnr, keys[key].format("ssim"): ssim}
     bicubic = {(r["scale"], r["set"], r["image"]): r for r in rows if r["method"] == "Bicubic"}
-    table = [
-        [r["method"], r["set"], r["scale"], r["image"], r["psnr"], r["ssim"], b["psnr"], b["ssim"], sink.panels[key]]
-        for r in rows
-        if (key := (r["method"], r["scale"], r["set"], r["image"])) in sink.panels
-        and (b := bicubic[(r["scale"], r["set"], r["image"])])
-    ]
+    table = []
+    for r in rows:
+        key = (r["method"], r["scale"], r["set"], r["image"])
+        if key in sink.panels:
+            b = bicubic[key[1:]]
+            table.append([r["method"], r["set"], r["scale"], r["image"], r["psnr"], r["ssim"], b["psnr"], b["ssim"],
+                          sink.panels[key]])  # fmt: skip
     for logger in loggers:
         logger.log_metrics(means)
+        logger.save()
     for logger in wandb_loggers(loggers):
         import wandb
 
