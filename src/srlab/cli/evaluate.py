@@ -18,8 +18,10 @@ from torch.nn import functional as F
 from srlab.callbacks.image_panels import panel
 from srlab.cli.checkpoint import fetch_checkpoint, load_net, pretrained_net
 from srlab.cli.config import instantiate_all, print_config_tree
+from srlab.cli.runtime import keep_freed_memory, set_threads
 from srlab.cli.tracking import wandb_loggers
 from srlab.inference import self_ensemble, write_image
+from srlab.inference.fast import fast_net
 from srlab.metrics.quality import image_quality, scored_image
 from srlab.models import Bicubic
 from srlab.models.contract import check_scale, predict
@@ -50,8 +52,11 @@ def evaluate(cfg: DictConfig) -> list[Row]:
     the SR images under `images/`); a W&B logger gets the config, the checkpoint it scored, the means
     `eval/<set>/x<scale>/<metric>` and the per-image table with panels. Returns the per-image rows.
     """
+    set_threads(cfg.get("threads"))
+    keep_freed_memory()
     output_dir = Path(cfg.paths.output_dir)
-    keys = ["data", "ckpt_path", "pretrained", "scales", "self_ensemble", "save_images", "device", "paths"]
+    keys = ["data", "ckpt_path", "pretrained", "scales", "self_ensemble", "save_images", "device", "fast", "threads",
+            "paths"]  # fmt: skip
     options = OmegaConf.masked_copy(cfg, keys)  # the model config holds training's interpolations
     print_config_tree(options, output_dir)
     if cfg.get("ckpt_path") and cfg.get("pretrained"):
@@ -85,7 +90,7 @@ def _score(
     """Per-image rows of `net` (as `name`) and bicubic on every set of `cfg.data` at each scale; `sink`
     keeps panels and SR images of `net`'s own rows."""
     device = torch.device(cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
-    net.to(device).eval()
+    net = (fast_net(net) if cfg.get("fast") else net).to(device).eval()
     rows: list[Row] = []
     for scale in scales:
         check_scale(net, scale, f"{source or f'model={name}'}, scales={scales}")

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from srlab.cli.checkpoint import fetch_checkpoint, load_net, net_from_config, pretrained_net
 from srlab.cli.config import instantiate_all
+from srlab.cli.runtime import keep_freed_memory, set_threads
 from srlab.cli.tracking import wandb_loggers
 from srlab.inference import (
     DecodedImage,
@@ -36,6 +37,7 @@ from srlab.inference import (
     to_levels,
     upscale_bands,
 )
+from srlab.inference.fast import fast_net
 from srlab.models.contract import check_scale
 from srlab.ops import imresize
 
@@ -55,6 +57,8 @@ def upscale(cfg: DictConfig) -> list[Path]:
     Returns the files written (without those that `skip_existing` skipped). A logger (`logger=wandb`) gets
     the config, the checkpoint used and the number of images written.
     """
+    set_threads(cfg.get("threads"))
+    keep_freed_memory()
     loggers = instantiate_all(cfg.get("logger"))
     options = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k not in ("model", "logger")]))
     if cfg.get("model"):  # only its net: the model config holds training's interpolations
@@ -65,9 +69,10 @@ def upscale(cfg: DictConfig) -> list[Path]:
     overwrite, skip_existing = flag(cfg, "overwrite"), flag(cfg, "skip_existing")
     if overwrite and skip_existing:
         raise ValueError("overwrite=true and skip_existing=true: give one, to replace or to skip existing outputs")
+    fast = flag(cfg, "fast")
     if cfg.get("export"):
-        return [export(net, cfg, overwrite, skip_existing)]
-    written = _upscale_all(cfg, net, overwrite, skip_existing)
+        return [export(fast_net(net, channels_last=False) if fast else net, cfg, overwrite, skip_existing)]
+    written = _upscale_all(cfg, fast_net(net) if fast else net, overwrite, skip_existing)
     for logger in loggers:
         logger.log_metrics({"upscale/images": len(written)})
     for logger in wandb_loggers(loggers):
