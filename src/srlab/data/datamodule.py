@@ -334,7 +334,9 @@ class SRDataModule(L.LightningDataModule):
 
     def _eval_set(self, name: str, folders: Folders) -> EvalImages:
         hr, lr = resolve_folders(folders, f"evaluation set {name}")
-        return EvalImages(hr, self.scale, lr)
+        # Without a GPU, the workers make the plain bicubic LR while the main process scores.
+        plain = self.blur_sigma == 0 and self.noise_sigma == 0 and self.num_workers > 0
+        return EvalImages(hr, self.scale, lr, make_lr=plain and not torch.cuda.is_available())
 
     def _loader(self, dataset: Dataset, **kwargs) -> DataLoader:
         return DataLoader(

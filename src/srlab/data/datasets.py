@@ -1,5 +1,6 @@
-"""Datasets over image files. Workers only decode, crop and flip/rotate uint8 images; every float
-operation happens batched on the device (see `SRDataModule.on_after_batch_transfer`)."""
+"""Datasets over image files. Workers decode, crop and flip/rotate uint8 images; every float operation
+happens batched on the device (see `SRDataModule.on_after_batch_transfer`), except the evaluation LR
+that CPU runs make in the workers (`EvalImages(make_lr=True)`)."""
 
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import torch
 from rich.progress import track
 from torch.utils.data import Dataset
 
+from srlab.data.degradation import degrade
 from srlab.data.images import read_image
 
 SSIM_WINDOW = 11  # pixels of `srlab.metrics.ssim`'s window: a scored image must hold one
@@ -110,10 +112,14 @@ def min_eval_size(scale: int) -> int:
 
 class EvalImages(Dataset):
     """Whole HR images, cropped at the bottom and right to a multiple of `scale`, and with `lr_files`
-    their LR images (cropped to HR size / scale)."""
+    their LR images (cropped to HR size / scale). With `make_lr` (and no `lr_files`), the LR image is made
+    here by `degrade` (MATLAB bicubic, 8 bits): on a CPU the workers then make it while the main process
+    scores the previous image, the same LR as made on the device."""
 
-    def __init__(self, files: list[Path], scale: int, lr_files: list[Path] | None = None) -> None:
-        self.files, self.scale, self.lr_files = files, scale, lr_files
+    def __init__(
+        self, files: list[Path], scale: int, lr_files: list[Path] | None = None, make_lr: bool = False
+    ) -> None:
+        self.files, self.scale, self.lr_files, self.make_lr = files, scale, lr_files, make_lr
 
     def __len__(self) -> int:
         return len(self.files)
@@ -146,4 +152,7 @@ class EvalImages(Dataset):
         }
         if lr is not None:
             item["lr"] = _to_tensor(lr[:h, :w])
+        elif self.make_lr:
+            hr = item["hr"][None].float().div_(255)  # (1, 3, H, W) -> (3, H / s, W / s) 8-bit levels
+            item["lr"] = degrade(hr, self.scale)[0].mul_(255).round_().to(torch.uint8)
         return item
