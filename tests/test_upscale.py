@@ -3,6 +3,10 @@
 import json
 import subprocess
 import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,8 +20,11 @@ from conftest import ROOT, compose_train, photo_crops, run_cli, tiny_overrides
 from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
 from srlab.cli.upscale import upscale
+import srlab.cli.upscale
+import srlab.inference.writer
 from srlab.inference import (
     RGBUpscaler,
+    background_writer,
     png_writer,
     read_image,
     self_ensemble,
@@ -26,6 +33,7 @@ from srlab.inference import (
     upscale_bands,
     write_image,
 )
+from srlab.inference.fast import fast_net
 from srlab.models import FSRCNN, SRCNN, Bicubic
 from srlab.ops import imresize
 
@@ -33,11 +41,9 @@ FSRCNN_CONFIG = {"_target_": "srlab.models.FSRCNN", "scale": 3, "d": 16, "s": 8,
 
 
 def compose_upscale(overrides: list[str]):
-    """The composed `upscale` config, as `python upscale.py <overrides>` would see it."""
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose(config_name="upscale", overrides=overrides)
+    """The composed `upscale` config, as `python upscale.py <overrides>` would see it, with a run
+    directory of its own (so a test passes alone as in the suite)."""
+    return compose_train(overrides, Path(tempfile.mkdtemp(prefix="srlab-upscale-run-")), config_name="upscale")
 
 
 def save_checkpoint(path, net, net_config, prefix="net.", **extra):
@@ -221,6 +227,29 @@ def test_png_writer_leaves_nothing_half_written(tmp_path):
     assert target.read_bytes() == b"an older result" and sorted(tmp_path.iterdir()) == [target]
 
 
+def test_background_writer_raises_the_writers_errors_in_the_block(tmp_path):
+    target = tmp_path / "x.png"
+    rows = np.zeros((4, 5, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"x.png: rows of \(4, 5, 3\) uint16"):
+        with png_writer(target, 8, 5, 3, 8) as png, background_writer(png.write, target) as write:
+            write(rows.astype(np.uint16))
+            write(rows)  # raises here if the thread has failed already, else the block's end does
+
+    def fail(item: int) -> None:
+        raise RuntimeError("no luck")
+
+    with pytest.raises(OSError, match="x.png: writing failed: RuntimeError: no luck"):  # named when it did not
+        with background_writer(fail, target) as write:
+            write(1)
+    written = []
+    with pytest.raises(RuntimeError, match="interrupted"):  # the block's error stops the thread
+        with png_writer(target, 8, 5, 3, 8) as png, background_writer(written.append, target, depth=1) as write:
+            write(rows)
+            raise RuntimeError("interrupted")
+    assert len(written) <= 1 and not any(tmp_path.iterdir())
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("writer of")]
+
+
 # --- checkpoints --------------------------------------------------------------------------------
 
 
@@ -332,7 +361,8 @@ def test_y_net_merges_bicubic_cbcr_and_grey_stays_grey(photos, tmp_path):
 
 
 def test_streamed_tiles_equal_untiled_inference(photos, tmp_path):
-    """The file written tile by tile and band by band holds the levels of the whole image's SR."""
+    """The file written tile by tile and band by band holds the levels of the whole image's SR (by the
+    same fast net that upscale.py runs: its rewrites move float rounding, which may flip a level)."""
     net = trained_looking(FSRCNN(3, d=16, s=8, m=2))
     ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", net, FSRCNN_CONFIG)
     folder = tmp_path / "in"
@@ -344,7 +374,7 @@ def test_streamed_tiles_equal_untiled_inference(photos, tmp_path):
         image = read_image(folder / name)
         with torch.no_grad():
             alpha = None if image.alpha is None else imresize(image.alpha, 3)
-            whole = to_levels(RGBUpscaler(net)(image.rgb), alpha, grey=image.grey, bits=image.bits)
+            whole = to_levels(RGBUpscaler(fast_net(net))(image.rgb), alpha, grey=image.grey, bits=image.bits)
         expected = whole[0].permute(1, 2, 0).numpy()
         got = read_rgb(tmp_path / name).reshape(expected.shape)
         assert got.shape[:2] == (3 * image.rgb.shape[-2], 3 * image.rgb.shape[-1]), name
@@ -353,6 +383,56 @@ def test_streamed_tiles_equal_untiled_inference(photos, tmp_path):
         else:  # float rounding in tile-sized convolutions moves a few of the 65535 levels by one
             assert np.abs(got - expected).max() <= 1 and (got != expected).mean() < 1e-3, name
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_overlapped_decoding_and_encoding_write_the_sequential_files(photos, tmp_path, monkeypatch):
+    """Decoding ahead and PNG-encoding in a thread write the bytes of one image and one band at a time."""
+    ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", trained_looking(FSRCNN(3, d=16, s=8, m=2)), FSRCNN_CONFIG)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("rgb.png", "rgba.png", "deep.png"):
+        (folder / name).write_bytes((photos["folder"] / name).read_bytes())
+    args = [f"ckpt_path={ckpt}", "tile=8", "overlap=4", f"input={folder}"]
+    upscale(compose_upscale([*args, f"output={tmp_path / 'overlapped'}"]))
+
+    @contextmanager
+    def inline(write, name):
+        yield write
+
+    monkeypatch.setattr(srlab.cli.upscale, "background_writer", inline)
+    monkeypatch.setattr(srlab.cli.upscale, "decoded_ahead", lambda paths, decoder: map(read_image, paths))
+    upscale(compose_upscale([*args, f"output={tmp_path / 'sequential'}"]))
+    for name in ("rgb.png", "rgba.png", "deep.png"):
+        assert (tmp_path / "overlapped" / name).read_bytes() == (tmp_path / "sequential" / name).read_bytes(), name
+
+
+def test_a_decoding_error_ahead_stops_at_its_image(photos, tmp_path):
+    """Image 2 of 3 is corrupt: image 1 is written, then the decoder's own error names image 2."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    good = (photos["folder"] / "rgb.png").read_bytes()
+    (folder / "a.png").write_bytes(good)
+    (folder / "b.png").write_bytes(good[: len(good) // 2])
+    (folder / "c.png").write_bytes(good)
+    with pytest.raises(OSError) as direct:
+        read_image(folder / "b.png")
+    with pytest.raises(type(direct.value), match="b.png") as raised:
+        upscale(compose_upscale(["model=bicubic", "data.scale=2", f"input={folder}", f"output={out}"]))
+    assert str(raised.value) == str(direct.value)
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("decode", "writer of"))]
+
+
+def test_a_write_error_in_the_writer_thread_names_the_file(photos, tmp_path, monkeypatch):
+    def disk_full(self, rows: np.ndarray) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(srlab.inference.writer.PNGEncoder, "write", disk_full)
+    out = tmp_path / "out"
+    cfg = compose_upscale(["model=bicubic", "data.scale=2", "tile=8", f"input={photos['folder']}", f"output={out}"])
+    with pytest.raises(OSError, match=r"deep.png: writing failed: OSError: \[Errno 28\] No space left"):
+        upscale(cfg)
+    assert not any(out.iterdir())
 
 
 def test_export_from_the_command_line(tmp_path):

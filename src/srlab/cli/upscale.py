@@ -9,7 +9,8 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from srlab.cli.tracking import wandb_loggers
 from srlab.inference import (
     DecodedImage,
     RGBUpscaler,
+    background_writer,
     export_metadata,
     export_onnx,
     export_torchscript,
@@ -104,12 +106,11 @@ def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
     )
-    with progress, torch.inference_mode():
+    with progress, torch.inference_mode(), ThreadPoolExecutor(1, thread_name_prefix="decode") as decoder:
         if len(todo) < len(jobs):
             log.info("skip_existing=true: %d of %d outputs exist already", len(jobs) - len(todo), len(jobs))
         images = progress.add_task("images", total=len(todo))
-        for src, dst in todo:
-            image = read_image(src)
+        for (src, dst), image in zip(todo, decoded_ahead([src for src, _ in todo], decoder), strict=True):
             h, w = image.rgb.shape[-2:]
             if max_memory is not None:
                 check_memory(src, image, upscaler.scale, tile, overlap, max_memory, cfg.max_memory)
@@ -127,6 +128,18 @@ def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing
     return [dst for _, dst in todo]
 
 
+def decoded_ahead(paths: list[Path], decoder: ThreadPoolExecutor) -> Iterator[DecodedImage]:
+    """`read_image` of each of `paths` in turn, the next one decoded by `decoder` while this one is used.
+
+    At most one image is decoded ahead; a decoding error is raised when its image is asked for.
+    """
+    following: Future[DecodedImage] | None = decoder.submit(read_image, paths[0]) if paths else None
+    for index in range(len(paths)):
+        image = following.result()
+        following = decoder.submit(read_image, paths[index + 1]) if index + 1 < len(paths) else None
+        yield image
+
+
 def write_upscaled(
     dst: Path,
     image: DecodedImage,
@@ -139,7 +152,8 @@ def write_upscaled(
     """Upscale `image` tile by tile into the PNG `dst`, one row of tiles at a time.
 
     Each tile becomes file levels (colour merge, grey, alpha, bits) at once, so neither the float SR
-    nor the whole file's pixels are ever in memory; `dst` appears only when complete.
+    nor the whole file's pixels are ever in memory; a thread PNG-encodes each row while the next is
+    computed. `dst` appears only when complete.
     """
     lr = image.rgb if image.alpha is None else torch.cat([image.rgb, image.alpha], dim=1)
 
@@ -149,9 +163,12 @@ def write_upscaled(
 
     h, w = lr.shape[-2:]
     channels = (1 if image.grey else 3) + (image.alpha is not None)
-    with png_writer(dst, scale * h, scale * w, channels, image.bits) as png:
+    with (
+        png_writer(dst, scale * h, scale * w, channels, image.bits) as png,
+        background_writer(png.write, dst) as write,
+    ):
         for band in upscale_bands(levels, lr, scale, tile, overlap, advance):
-            png.write(band[0].permute(1, 2, 0).numpy())
+            write(band[0].permute(1, 2, 0).numpy())  # a new band each row: the writer may keep it
 
 
 def check_memory(

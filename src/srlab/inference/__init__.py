@@ -9,11 +9,12 @@ from srlab.inference.export import export_metadata, export_onnx, export_torchscr
 from srlab.inference.io import DecodedImage, read_image, to_levels, write_image
 from srlab.inference.tiling import tile_count, upscale_bands
 from srlab.inference.upscaler import RGBUpscaler
-from srlab.inference.writer import png_writer, staged
+from srlab.inference.writer import background_writer, png_writer, staged
 
 __all__ = [
     "DecodedImage",
     "RGBUpscaler",
+    "background_writer",
     "export_metadata",
     "export_onnx",
     "export_torchscript",

@@ -2,17 +2,22 @@
 
 `png_writer` encodes the rows it is given and forgets them, so an upscaled image of any size is
 written in the memory of one band of rows. PNG is encoded here (zlib, the Paeth filter on every row)
-because OpenCV and Pillow only encode an image they hold whole.
+because OpenCV and Pillow only encode an image they hold whole. `background_writer` runs such writes
+in a thread, so the next band is computed while the last is compressed and written.
 """
 
+import queue
 import struct
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 # PNG colour types by channels: grey, grey + alpha, RGB, RGBA.
 _COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}
@@ -29,6 +34,55 @@ def staged(path: Path) -> Iterator[Path]:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def background_writer(write: Callable[[T], None], name: Path, depth: int = 2) -> Iterator[Callable[[T], None]]:
+    """A function that hands its argument to `write`, which a thread calls on them in order.
+
+    At most `depth` items wait for the thread, so memory stays that of `depth` + 2 items (one being
+    written, one being made); an item must not change after it is handed over. The block ends once all
+    items are written. An error of `write` is raised in the block, at its next item or at its end,
+    naming `name` (the file written); an error in the block stops the thread, leaving the items still
+    waiting unwritten.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    failures: list[BaseException] = []
+    stopped = threading.Event()
+    done = object()
+
+    def work() -> None:
+        while (item := items.get()) is not done:
+            if failures or stopped.is_set():
+                continue  # drained unwritten, so that the block never waits on a full queue
+            try:
+                write(item)
+            except BaseException as err:  # raised in the block instead
+                failures.append(err)
+
+    def raise_failure() -> None:
+        err = failures[0]
+        if str(name) in str(err):
+            raise err
+        raise OSError(f"{name}: writing failed: {type(err).__name__}: {err}") from err
+
+    def put(item: T) -> None:
+        if failures:
+            raise_failure()
+        items.put(item)
+
+    thread = threading.Thread(target=work, name=f"writer of {Path(name).name}", daemon=True)
+    thread.start()
+    try:
+        yield put
+    except BaseException:
+        stopped.set()
+        raise
+    finally:
+        items.put(done)
+        thread.join()
+    if failures:
+        raise_failure()
 
 
 @contextmanager
