@@ -54,6 +54,11 @@ def render(results: dict) -> str:
         u = tools["upscale"]
         lines.append(f"**upscale.py** (FSRCNN x4, {u['input']} input): {u['wall_s']:.1f} s, "
                      f"{u['s_per_output_mp']:.2f} s per output megapixel after the {u['startup_s']:.1f} s start-up.")
+    if "upscale_folder" in tools:
+        f = tools["upscale_folder"]
+        lines.append(f"**upscale.py on a folder** (FSRCNN x4, {f['images']} images of `{Path(f['folder']).name}`): "
+                     f"{f['overlapped_s']:.1f} s with decoding, compute and encoding overlapped, "
+                     f"{f['sequential_s']:.1f} s one after another ({f['ratio']:.2f}x).")  # fmt: skip
     return "\n".join(lines).rstrip() + "\n"
 
 

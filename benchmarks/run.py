@@ -19,7 +19,8 @@ Sections:
   frame / peak FLOP/s measured here with a large matmul) and of the memory roofline (bytes per frame,
   counted as weights plus each layer's output written and read once, / copy bandwidth measured here).
 - `tools`: wall time of `eval.py model=bicubic` on `--eval-sets` (HR megapixels per second, start-up
-  included and not), and of `upscale.py pretrained=fsrcnn_x4` per output megapixel.
+  included and not), of `upscale.py pretrained=fsrcnn_x4` per output megapixel, and of the same on the first
+  `--eval-sets` folder with decoding, compute and encoding overlapped (as shipped) against one after another.
 
 Run it on an idle machine: every figure is a best-of or a rate over many steps, but two jobs at once
 halve each other.
@@ -38,6 +39,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -423,6 +425,51 @@ def tools(eval_sets: list[Path], quick: bool) -> dict:
     out["upscale"] = {"input": f"{side}x{side}", "output_megapixels": megapixels, "wall_s": seconds,
                       "startup_s": startup, "s_per_output_mp": (seconds - startup) / megapixels}  # fmt: skip
     print(f"upscale.py FSRCNN x4 {side}x{side}: {seconds:.1f} s (start-up {startup:.1f} s)", flush=True)
+    out["upscale_folder"] = upscale_folder(eval_sets[0] if eval_sets else image.parent, work, quick)
+    return out
+
+
+def upscale_folder(folder: Path, work: Path, quick: bool) -> dict:
+    """`upscale.py pretrained=fsrcnn_x4` on `folder` in this process, with decoding ahead and encoding in a
+    thread (as shipped) and with both inline, alternately, best of 2: what the overlap gains."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    import srlab.cli.upscale as cli
+    from srlab.inference import read_image as decode
+
+    def run_once(name: str) -> float:
+        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+            overrides = ["pretrained=fsrcnn_x4", f"input={folder}", f"output={work / name}", "device=cpu", "overwrite=true"]
+            cfg = compose(config_name="upscale", overrides=overrides, return_hydra_config=True)
+        with open_dict(cfg):
+            cfg.hydra.runtime.output_dir = str(work / f"{name}-run")
+            HydraConfig.instance().set_config(cfg)
+            del cfg["hydra"]
+        start = time.perf_counter()
+        cli.upscale(cfg)
+        return time.perf_counter() - start
+
+    @contextmanager
+    def inline(write: Callable, name: Path):
+        yield write
+
+    shipped = (cli.background_writer, cli.decoded_ahead)
+    sequential = (inline, lambda paths, decoder: map(decode, paths))
+    times: dict[str, list[float]] = {"overlapped": [], "sequential": []}
+    for _ in range(1 if quick else 2):
+        for mode, (writer, reader) in (("overlapped", shipped), ("sequential", sequential)):
+            cli.background_writer, cli.decoded_ahead = writer, reader
+            try:
+                times[mode].append(run_once(mode))
+            finally:
+                cli.background_writer, cli.decoded_ahead = shipped
+    images = list_images([folder])
+    out = {"folder": str(folder), "images": len(images)} | {f"{k}_s": min(v) for k, v in times.items()}
+    out["ratio"] = out["sequential_s"] / out["overlapped_s"]
+    print(f"upscale.py FSRCNN x4 on {len(images)} images: overlapped {out['overlapped_s']:.1f} s, "
+          f"sequential {out['sequential_s']:.1f} s ({out['ratio']:.2f}x)", flush=True)  # fmt: skip
     return out
 
 

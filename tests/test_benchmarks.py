@@ -51,7 +51,10 @@ def test_quick_run_times_the_tools(photos: Path, tmp_path: Path) -> None:
     pixels = 3 * sum((90 // s * s) * (120 // s * s) for s in (2, 3, 4))  # 3 images at x2, x3, x4
     assert tools["eval"]["hr_megapixels"] == pytest.approx(pixels / 1e6)
     assert tools["eval"]["wall_s"] > 0 and tools["upscale"]["output_megapixels"] == pytest.approx(1024**2 / 1e6)
-    assert "**eval.py**" in render.render(json.loads(output.read_text()))
+    folder = tools["upscale_folder"]
+    assert folder["images"] == 3 and folder["overlapped_s"] > 0 and folder["sequential_s"] > 0
+    text = render.render(json.loads(output.read_text()))
+    assert "**eval.py**" in text and "**upscale.py on a folder**" in text
 
 
 def test_gpu_modes_keep_shape_and_dtype_on_cpu() -> None:
