@@ -227,7 +227,10 @@ def test_ctrl_c_writes_last_ckpt_at_the_interrupt_and_prints_the_resume_command(
             "+callbacks.marker.step=2"]  # fmt: skip
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": str(ROOT / "tests")}
     command = [sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run}"]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # SIG_DFL first: a suite started in the background by a non-interactive shell inherits SIGINT ignored,
+    # and a Python started so never raises KeyboardInterrupt.
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     wait_for(marker, proc)
     assert not (run / "checkpoints").exists()  # no epoch has ended: what follows is written at the interrupt
     proc.send_signal(signal.SIGINT)
