@@ -8,8 +8,9 @@
 Each recipe runs as `python train.py experiment=<name>` at full width (the paper's network), with its own
 optimiser, loss and schedule. Where its training set is absent, it reads `--train` (default data/BSD200, whose images hold any recipe's HR patch)
 and validates on `--val` (default data/Set5); perceptual losses use random VGG weights when the
-ImageNet ones are not in data/weights. Nets over `--heavy-params` parameters train on batches of
-`--heavy-batch` patches of `--heavy-patch` LR pixels, so a CPU finishes (the table says so). An SGD
+ImageNet ones are not in data/weights. Nets over `--heavy-params` parameters or `--heavy-flops` forward
+FLOPs per output pixel train on batches of `--heavy-batch` patches of `--heavy-patch` LR pixels, so a CPU
+finishes (the table says so). An SGD
 recipe run at a smaller batch than its own has its learning rates scaled by the ratio of the batches.
 Prints a Markdown table: finite loss, the mean of the first and last tenth of the logged losses,
 validation PSNR against bicubic.
@@ -59,21 +60,38 @@ def overrides_for(name: str, args: argparse.Namespace) -> tuple[list[str], str]:
         notes.append("random VGG")
     net = instantiate(cfg.model.net)
     params = sum(p.numel() for p in net.parameters())
+    flops = flops_per_hr_pixel(net, cfg.data.scale)
+    heavy = params > args.heavy_params or flops > args.heavy_flops
     batch = cfg.data.batch_size
-    if args.batch is not None and params <= args.heavy_params:
+    if args.batch is not None and not heavy:
         batch = args.batch
         out.append(f"data.batch_size={batch}")
         notes.append(f"batch {batch}")
-    elif params > args.heavy_params:
-        batch = args.heavy_batch
-        out += [f"data.batch_size={batch}", f"data.patch_size={args.heavy_patch}"]
-        notes.append(f"batch {batch} x {args.heavy_patch}px ({params / 1e6:.1f}M params)")
-        if "discriminator" in cfg.model:
-            out.append(f"model.discriminator.input_size={args.heavy_patch * cfg.data.scale}")
+    elif heavy:
+        batch, patch = args.heavy_batch, args.heavy_patch
+        if "discriminator" in cfg.model:  # a VGG discriminator takes HR sides of a power of two, at least 32
+            hr = max(32, 2 ** math.floor(math.log2(patch * cfg.data.scale)))
+            patch = hr // cfg.data.scale
+            out.append(f"model.discriminator.input_size={hr}")
+        out += [f"data.batch_size={batch}", f"data.patch_size={patch}"]
+        notes.append(f"batch {batch} x {patch}px ({params / 1e6:.1f}M params, {flops / 1e6:.0f} MFLOP/px)")
     if batch < cfg.data.batch_size and cfg.optimizer.get("algorithm") == "torch.optim.SGD":
         out += sgd_scaled(cfg.optimizer, batch / cfg.data.batch_size)
         notes.append(f"SGD lr x {batch}/{cfg.data.batch_size}")
     return out, ", ".join(notes) or "as the recipe"
+
+
+def flops_per_hr_pixel(net, scale: int) -> float:
+    """Forward FLOPs of `net` per output pixel, counted on a 16x16 LR input (recursive nets such as DRCN
+    and DRRN cost far more than their parameter count says)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    side = 16 * scale if net.pre_upsampled else 16
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        net.eval()(torch.rand(1, net.in_channels, side, side))
+    return counter.get_total_flops() / (16 * scale) ** 2
 
 
 def sgd_scaled(optimizer, factor: float) -> list[str]:
@@ -102,6 +120,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "logs" / "smoke")
     parser.add_argument("--batch", type=int, help="batch size for every recipe (default: the recipe's)")
     parser.add_argument("--heavy-params", type=float, default=2e6)
+    parser.add_argument("--heavy-flops", type=float, default=5e6, help="forward FLOPs per output pixel")
     parser.add_argument("--heavy-batch", type=int, default=2)
     parser.add_argument("--heavy-patch", type=int, default=16)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per recipe")
