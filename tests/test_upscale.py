@@ -5,7 +5,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -20,7 +19,6 @@ from conftest import ROOT, compose_train, photo_crops, run_cli, tiny_overrides
 from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
 from srlab.cli.upscale import upscale
-import srlab.cli.upscale
 import srlab.inference.writer
 from srlab.inference import (
     RGBUpscaler,
@@ -385,25 +383,20 @@ def test_streamed_tiles_equal_untiled_inference(photos, tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_overlapped_decoding_and_encoding_write_the_sequential_files(photos, tmp_path, monkeypatch):
-    """Decoding ahead and PNG-encoding in a thread write the bytes of one image and one band at a time."""
+def test_overlapped_decoding_and_encoding_write_the_sequential_files(photos, tmp_path):
+    """io_threads=true (decoding ahead, PNG-encoding in a thread) writes the bytes of one step after another."""
     ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", trained_looking(FSRCNN(3, d=16, s=8, m=2)), FSRCNN_CONFIG)
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("rgb.png", "rgba.png", "deep.png"):
         (folder / name).write_bytes((photos["folder"] / name).read_bytes())
     args = [f"ckpt_path={ckpt}", "tile=8", "overlap=4", f"input={folder}"]
-    upscale(compose_upscale([*args, f"output={tmp_path / 'overlapped'}"]))
-
-    @contextmanager
-    def inline(write, name):
-        yield write
-
-    monkeypatch.setattr(srlab.cli.upscale, "background_writer", inline)
-    monkeypatch.setattr(srlab.cli.upscale, "decoded_ahead", lambda paths, decoder: map(read_image, paths))
+    upscale(compose_upscale([*args, "io_threads=true", f"output={tmp_path / 'overlapped'}"]))
     upscale(compose_upscale([*args, f"output={tmp_path / 'sequential'}"]))
     for name in ("rgb.png", "rgba.png", "deep.png"):
         assert (tmp_path / "overlapped" / name).read_bytes() == (tmp_path / "sequential" / name).read_bytes(), name
+    with pytest.raises(ValueError, match="io_threads=yes: expected true or false"):
+        upscale(compose_upscale([*args, "io_threads=yes", f"output={tmp_path / 'bad'}"]))
 
 
 def test_a_decoding_error_ahead_stops_at_its_image(photos, tmp_path):
@@ -417,7 +410,7 @@ def test_a_decoding_error_ahead_stops_at_its_image(photos, tmp_path):
     with pytest.raises(OSError) as direct:
         read_image(folder / "b.png")
     with pytest.raises(type(direct.value), match="b.png") as raised:
-        upscale(compose_upscale(["model=bicubic", "data.scale=2", f"input={folder}", f"output={out}"]))
+        upscale(compose_upscale(["model=bicubic", "data.scale=2", "io_threads=true", f"input={folder}", f"output={out}"]))
     assert str(raised.value) == str(direct.value)
     assert sorted(p.name for p in out.iterdir()) == ["a.png"]
     assert not [t.name for t in threading.enumerate() if t.name.startswith(("decode", "writer of"))]
@@ -429,7 +422,8 @@ def test_a_write_error_in_the_writer_thread_names_the_file(photos, tmp_path, mon
 
     monkeypatch.setattr(srlab.inference.writer.PNGEncoder, "write", disk_full)
     out = tmp_path / "out"
-    cfg = compose_upscale(["model=bicubic", "data.scale=2", "tile=8", f"input={photos['folder']}", f"output={out}"])
+    cfg = compose_upscale(["model=bicubic", "data.scale=2", "tile=8", "io_threads=true", f"input={photos['folder']}",
+                           f"output={out}"])  # fmt: skip
     with pytest.raises(OSError, match=r"deep.png: writing failed: OSError: \[Errno 28\] No space left"):
         upscale(cfg)
     assert not any(out.iterdir())

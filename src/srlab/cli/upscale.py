@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing
     if not (isinstance(overlap, int) and overlap >= 0):
         raise ValueError(f"overlap={overlap}: expected a number of LR pixels >= 0")
     max_memory = parse_size(cfg.get("max_memory"), "max_memory")
+    io_threads = flag(cfg, "io_threads")
     todo = drop_existing(jobs, overwrite, skip_existing)
     device = pick_device(str(cfg.device))
     upscaler = RGBUpscaler(net, autocast=autocast_dtype(str(cfg.precision), device)).to(device).eval()
@@ -110,14 +112,17 @@ def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing
         if len(todo) < len(jobs):
             log.info("skip_existing=true: %d of %d outputs exist already", len(jobs) - len(todo), len(jobs))
         images = progress.add_task("images", total=len(todo))
-        for (src, dst), image in zip(todo, decoded_ahead([src for src, _ in todo], decoder), strict=True):
+        paths = [src for src, _ in todo]
+        decoded = decoded_ahead(paths, decoder) if io_threads else map(read_image, paths)
+        for (src, dst), image in zip(todo, decoded, strict=True):
             h, w = image.rgb.shape[-2:]
             if max_memory is not None:
                 check_memory(src, image, upscaler.scale, tile, overlap, max_memory, cfg.max_memory)
             tiles = progress.add_task(f"  {src.name}", total=tile_count(h, w, tile))
             start = time.perf_counter()
             try:
-                write_upscaled(dst, image, run, upscaler.scale, tile, overlap, partial(progress.advance, tiles))
+                advance = partial(progress.advance, tiles)
+                write_upscaled(dst, image, run, upscaler.scale, tile, overlap, advance, io_threads)
             except FloatingPointError as err:
                 raise FloatingPointError(f"{src}: {err}") from err
             seconds = time.perf_counter() - start
@@ -148,12 +153,13 @@ def write_upscaled(
     tile: int | None,
     overlap: int,
     advance: Callable[[], None],
+    io_thread: bool = False,
 ) -> None:
     """Upscale `image` tile by tile into the PNG `dst`, one row of tiles at a time.
 
     Each tile becomes file levels (colour merge, grey, alpha, bits) at once, so neither the float SR
-    nor the whole file's pixels are ever in memory; a thread PNG-encodes each row while the next is
-    computed. `dst` appears only when complete.
+    nor the whole file's pixels are ever in memory; with `io_thread`, a thread PNG-encodes each row
+    while the next is computed. `dst` appears only when complete.
     """
     lr = image.rgb if image.alpha is None else torch.cat([image.rgb, image.alpha], dim=1)
 
@@ -165,7 +171,7 @@ def write_upscaled(
     channels = (1 if image.grey else 3) + (image.alpha is not None)
     with (
         png_writer(dst, scale * h, scale * w, channels, image.bits) as png,
-        background_writer(png.write, dst) as write,
+        background_writer(png.write, dst) if io_thread else nullcontext(png.write) as write,
     ):
         for band in upscale_bands(levels, lr, scale, tile, overlap, advance):
             write(band[0].permute(1, 2, 0).numpy())  # a new band each row: the writer may keep it
