@@ -36,6 +36,8 @@ def overrides_for(name: str, args: argparse.Namespace) -> tuple[list[str], str]:
     from hydra.utils import instantiate
     from omegaconf import DictConfig, OmegaConf
 
+    from srlab.models.contract import cost
+
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[f"experiment={name}"])
     out = [f"experiment={name}", f"trainer.max_steps={args.steps}", f"data.steps_per_epoch={args.steps}",
@@ -59,8 +61,8 @@ def overrides_for(name: str, args: argparse.Namespace) -> tuple[list[str], str]:
         out += random
         notes.append("random VGG")
     net = instantiate(cfg.model.net)
-    params = sum(p.numel() for p in net.parameters())
-    flops = flops_per_hr_pixel(net, cfg.data.scale)
+    params, gflops_per_mp = cost(net.eval())
+    flops = gflops_per_mp * 1e3  # per output pixel
     heavy = params > args.heavy_params or flops > args.heavy_flops
     batch = cfg.data.batch_size
     if args.batch is not None and not heavy:
@@ -79,19 +81,6 @@ def overrides_for(name: str, args: argparse.Namespace) -> tuple[list[str], str]:
         out += sgd_scaled(cfg.optimizer, batch / cfg.data.batch_size)
         notes.append(f"SGD lr x {batch}/{cfg.data.batch_size}")
     return out, ", ".join(notes) or "as the recipe"
-
-
-def flops_per_hr_pixel(net, scale: int) -> float:
-    """Forward FLOPs of `net` per output pixel, counted on a 16x16 LR input (recursive nets such as DRCN
-    and DRRN cost far more than their parameter count says)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    side = 16 * scale if net.pre_upsampled else 16
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        net.eval()(torch.rand(1, net.in_channels, side, side))
-    return counter.get_total_flops() / (16 * scale) ** 2
 
 
 def sgd_scaled(optimizer, factor: float) -> list[str]:
