@@ -14,7 +14,7 @@ Sections:
   `F.interpolate` bicubic LR, Adam) against srlab's Lightning run with the patch bank and with the worker
   loader, at each model's paper batch and patch size; the ratio is srlab / plain.
 - `inference`: frames/s of the net at a 240x240 input and at 1920x1080 output, in modes fp32 eager,
-  channels_last, `fast` (srlab's exact rewrites, `srlab.inference.fast`), `torch.compile` and ONNX Runtime;
+  channels_last, `fast` (srlab's exact rewrites, `srlab.inference.fast`), `torch.compile` and ONNX Runtime (`upscale.py runtime=onnxruntime`);
   on CUDA also bf16 autocast and CUDA graphs. Each mode gets the fraction of the compute roofline (FLOPs per
   frame / peak FLOP/s measured here with a large matmul) and of the memory roofline (bytes per frame,
   counted as weights plus each layer's output written and read once, / copy bandwidth measured here).
@@ -48,6 +48,7 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from srlab.data.images import list_images, read_image
+from srlab.inference import OnnxRuntimeNet
 from srlab.inference.fast import fast_net
 from srlab.models import EDSR, ESPCN, FSRCNN, RRDBNet, VDSR
 from srlab.models.contract import SRNet
@@ -260,16 +261,8 @@ def modes(net: SRNet, x: Tensor, device: torch.device, quick: bool, full: bool =
         inductor.freezing = True  # weights as constants: oneDNN prepacks them
         return torch.compile(fast_net(net, channels_last=False).to(device))
 
-    def onnx() -> Callable:
-        import onnxruntime
-
-        path = Path(tempfile.mkdtemp()) / "net.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(fast_net(net, channels_last=False).cpu(), (x.cpu(),), str(path), dynamo=False,
-                              input_names=["x"], output_names=["y"])  # fmt: skip
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return lambda t: session.run(None, {"x": t.cpu().numpy()})[0]
+    def onnx() -> Callable:  # what `upscale.py runtime=onnxruntime` runs
+        return OnnxRuntimeNet(fast_net(net, channels_last=False).cpu())
 
     out: dict[str, Callable[[], Callable]] = {
         "eager": lambda: eager,

@@ -13,14 +13,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from test_export import trained_looking
+from test_export import HalfThenQuadruple, trained_looking
 
 from conftest import ROOT, compose_train, photo_crops, run_cli, tiny_overrides
 from srlab.cli.checkpoint import load_net
 from srlab.cli.train import train
-from srlab.cli.upscale import upscale
+from srlab.cli.upscale import runtime_net, upscale
 import srlab.inference.writer
 from srlab.inference import (
+    OnnxRuntimeNet,
     RGBUpscaler,
     background_writer,
     png_writer,
@@ -38,10 +39,13 @@ from srlab.ops import imresize
 FSRCNN_CONFIG = {"_target_": "srlab.models.FSRCNN", "scale": 3, "d": 16, "s": 8, "m": 2}
 
 
+RUN_DIRS = tempfile.TemporaryDirectory(prefix="srlab-upscale-runs-")  # removed when the tests end
+
+
 def compose_upscale(overrides: list[str]):
     """The composed `upscale` config, as `python upscale.py <overrides>` would see it, with a run
     directory of its own (so a test passes alone as in the suite)."""
-    return compose_train(overrides, Path(tempfile.mkdtemp(prefix="srlab-upscale-run-")), config_name="upscale")
+    return compose_train(overrides, Path(tempfile.mkdtemp(dir=RUN_DIRS.name)), config_name="upscale")
 
 
 def save_checkpoint(path, net, net_config, prefix="net.", **extra):
@@ -443,6 +447,43 @@ def test_export_from_the_command_line(tmp_path):
     (ts_path,) = upscale(compose_upscale([f"ckpt_path={ckpt}", "export=torchscript", f"output={tmp_path / 'x3.pt'}"]))
     with torch.no_grad():
         torch.testing.assert_close(torch.jit.load(str(ts_path))(lr), expected, atol=1e-4, rtol=0)
+
+
+def test_onnxruntime_writes_the_levels_of_pytorch(photos, tmp_path):
+    """runtime=onnxruntime (the net in ONNX Runtime, tiled) writes the files of runtime=torch, up to a level
+    that float rounding may flip; a pre-upsampled net keeps every scale it can switch to."""
+    net = trained_looking(FSRCNN(3, d=16, s=8, m=2))
+    ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", net, FSRCNN_CONFIG)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("rgb.png", "rgba.png", "grey.png"):
+        (folder / name).write_bytes((photos["folder"] / name).read_bytes())
+    args = [f"ckpt_path={ckpt}", "tile=16", "overlap=12", f"input={folder}"]
+    upscale(compose_upscale([*args, "runtime=onnxruntime", "threads=1", f"output={tmp_path / 'ort'}"]))
+    upscale(compose_upscale([*args, f"output={tmp_path / 'torch'}"]))
+    for name in ("rgb.png", "rgba.png", "grey.png"):
+        ort, plain = read_rgb(tmp_path / "ort" / name), read_rgb(tmp_path / "torch" / name)
+        assert ort.shape == plain.shape and np.abs(ort.astype(int) - plain).max() <= 1, name
+        assert (ort != plain).mean() < 1e-3, name
+    srcnn = OnnxRuntimeNet(trained_looking(SRCNN(3, num_features=(16, 8), kernel_sizes=(9, 5, 5))))
+    assert srcnn.run_scales == () and srcnn.pre_upsampled and srcnn(torch.rand(1, 1, 30, 20)).shape == (1, 1, 30, 20)
+    assert OnnxRuntimeNet(net).run_scales == (3,)
+
+
+def test_onnxruntime_refuses_what_it_cannot_run(photos, tmp_path):
+    ckpt = save_checkpoint(tmp_path / "fsrcnn.ckpt", FSRCNN(3, d=16, s=8, m=2), FSRCNN_CONFIG)
+    io = [f"ckpt_path={ckpt}", f"input={photos['folder']}", f"output={tmp_path / 'out'}"]
+    for overrides, message in [
+        (["runtime=tensorrt"], "runtime=tensorrt: expected torch or onnxruntime"),
+        (["runtime=onnxruntime", "precision=bf16"], "runtime=onnxruntime runs in float32: give precision=32"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            upscale(compose_upscale([*io, *overrides]))
+    with pytest.raises(RuntimeError, match="HalfThenQuadruple.*imresize.*runtime=torch"):
+        OnnxRuntimeNet(HalfThenQuadruple())
+    assert not (tmp_path / "out").exists()
+    chosen = runtime_net(FSRCNN(3, d=16, s=8, m=2), compose_upscale([*io, "runtime=onnxruntime"]), fast=True)
+    assert isinstance(chosen, OnnxRuntimeNet) and chosen.net_name == "FSRCNN"
 
 
 def test_bad_options_are_named(photos, tmp_path):

@@ -27,6 +27,7 @@ from srlab.cli.runtime import keep_freed_memory, set_threads
 from srlab.cli.tracking import wandb_loggers
 from srlab.inference import (
     DecodedImage,
+    OnnxRuntimeNet,
     RGBUpscaler,
     background_writer,
     export_metadata,
@@ -75,12 +76,26 @@ def upscale(cfg: DictConfig) -> list[Path]:
     fast = flag(cfg, "fast")
     if cfg.get("export"):
         return [export(fast_net(net, channels_last=False) if fast else net, cfg, overwrite, skip_existing)]
-    written = _upscale_all(cfg, fast_net(net) if fast else net, overwrite, skip_existing)
+    written = _upscale_all(cfg, runtime_net(net, cfg, fast), overwrite, skip_existing)
     for logger in loggers:
         logger.log_metrics({"upscale/images": len(written)})
     for logger in wandb_loggers(loggers):
         logger.experiment.finish()
     return written
+
+
+def runtime_net(net: nn.Module, cfg: DictConfig, fast: bool) -> nn.Module:
+    """The net as `cfg.runtime` runs it: PyTorch (with the exact rewrites if `fast`), or ONNX Runtime."""
+    runtime = str(cfg.get("runtime", "torch"))
+    if runtime == "torch":
+        return fast_net(net) if fast else net
+    if runtime != "onnxruntime":
+        raise ValueError(f"runtime={runtime}: expected torch or onnxruntime")
+    if pick_device(str(cfg.device)).type != "cpu":
+        raise ValueError(f"runtime=onnxruntime runs on the CPU: give device=cpu (device={cfg.device}), or runtime=torch")
+    if str(cfg.precision) not in ("auto", "32"):
+        raise ValueError(f"runtime=onnxruntime runs in float32: give precision=32 (precision={cfg.precision})")
+    return OnnxRuntimeNet(fast_net(net, channels_last=False) if fast else net, cfg.get("threads"))
 
 
 def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing: bool) -> list[Path]:

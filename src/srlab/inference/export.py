@@ -1,4 +1,5 @@
-"""Export an `RGBUpscaler` to ONNX or TorchScript: RGB in, RGB out, any batch size, height and width.
+"""Export an `RGBUpscaler` to ONNX or TorchScript: RGB in, RGB out, any batch size, height and width;
+or run a net itself with ONNX Runtime on the CPU (`OnnxRuntimeNet`, `upscale.py runtime=onnxruntime`).
 
 The whole pipeline is exported, not the bare net: Y conversion, bicubic pre-upsampling and the
 bicubic CbCr merge of Y nets are in the graph, so a consumer feeds (N, 3, H, W) float32 RGB in [0, 1]
@@ -11,14 +12,17 @@ size against PyTorch; a net whose graph depends on the input size (e.g. one that
 fails with an error instead of leaving a file that is wrong at other sizes.
 """
 
+import io
 import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import Tensor, nn
 
 from srlab.inference.upscaler import RGBUpscaler
+from srlab.models.contract import SRNet
 from srlab.inference.writer import staged
 
 TRACE_SIZE = (1, 3, 32, 32)  # the input of the trace
@@ -45,24 +49,71 @@ def export_onnx(upscaler: RGBUpscaler, path: Path, metadata: dict[str, str], ops
     import onnx  # the `export` extra
     import onnxruntime
 
-    with staged(Path(path)) as tmp, torch.no_grad():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the legacy exporter's deprecation and constant-folding notes
-            torch.onnx.export(
-                upscaler.eval(),
-                (torch.rand(TRACE_SIZE),),
-                str(tmp),
-                dynamo=False,
-                opset_version=opset,
-                input_names=["lr"],
-                output_names=["sr"],
-                dynamic_axes={"lr": {0: "N", 2: "H", 3: "W"}, "sr": {0: "N", 2: "sH", 3: "sW"}},
-            )
-        model = onnx.load(str(tmp))
+    with staged(Path(path)) as tmp:
+        model = onnx.load_from_string(_onnx_bytes(upscaler, TRACE_SIZE, "lr", "sr", opset))
         onnx.helper.set_model_props(model, metadata)
         onnx.save(model, str(tmp))
         session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        _check(upscaler, lambda x: torch.from_numpy(session.run(None, {"lr": x.numpy()})[0]))
+
+        def run(x: Tensor) -> Tensor:
+            return torch.from_numpy(session.run(None, {"lr": x.numpy()})[0])
+
+        _check(upscaler, run, type(upscaler.net).__name__, CHECK_SIZE)
+
+
+class OnnxRuntimeNet(SRNet):
+    """`net` run by ONNX Runtime on the CPU: the same contract and, up to float rounding, the same outputs.
+
+    ONNX Runtime's CPU kernels beat PyTorch's for some nets (ESPCN: fewer multiplications per 3x3
+    convolution; `benchmarks/run.py` measures both). The graph is exported at `net.scale`, so a
+    multi-scale net runs at that scale alone; like an export, it is checked against PyTorch on a
+    second input size. Inputs are float32 CPU tensors of any batch size, height and width.
+
+    Args:
+        net: a contract net in float32 (`fast_net(net, channels_last=False)` for the exact rewrites too).
+        threads: ONNX Runtime's intra-op threads; None: one per core.
+    """
+
+    def __init__(self, net: SRNet, threads: int | None = None) -> None:
+        try:
+            import onnxruntime  # the `export` extra
+        except ImportError as err:
+            raise ImportError('running a net with ONNX Runtime needs it: pip install -e ".[export]"') from err
+
+        # The graph holds one scale's layers, except a pre-upsampled net's, whose input has the SR size.
+        run_scales = net.run_scales if net.pre_upsampled else (net.scale,)
+        super().__init__(net.scale, net.in_channels, net.out_channels, run_scales=run_scales)
+        self.pre_upsampled = net.pre_upsampled
+        self.net_name = type(net).__name__
+        net = net.float().cpu().eval()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        graph = _onnx_bytes(net, (1, net.in_channels, 32, 32), "x", "y")
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        size = (2, net.in_channels, *CHECK_SIZE[2:])
+        _check(net, self.forward, self.net_name, size, "run it with runtime=torch")
+
+    def forward(self, x: Tensor) -> Tensor:
+        # (B, C, h, w) -> (B, C_out, sh, sw); a pre-upsampled net's (B, C, H, W) -> (B, C_out, H, W)
+        return torch.from_numpy(self.session.run(None, {"x": x.detach().float().contiguous().numpy()})[0])
+
+
+def _onnx_bytes(module: nn.Module, size: tuple[int, ...], input: str, output: str, opset: int = 17) -> bytes:
+    """`module` traced at `size` as an ONNX graph with dynamic batch, height and width."""
+    buffer = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation and constant-folding notes
+        torch.onnx.export(
+            module.eval(),
+            (torch.rand(size),),
+            buffer,
+            dynamo=False,
+            opset_version=opset,
+            input_names=[input],
+            output_names=[output],
+            dynamic_axes={input: {0: "N", 2: "H", 3: "W"}, output: {0: "N", 2: "sH", 3: "sW"}},
+        )
+    return buffer.getvalue()
 
 
 def export_torchscript(upscaler: RGBUpscaler, path: Path, metadata: dict[str, str]) -> None:
@@ -75,13 +126,20 @@ def export_torchscript(upscaler: RGBUpscaler, path: Path, metadata: dict[str, st
             warnings.simplefilter("ignore")  # torch.jit.trace is deprecated in favour of torch.export
             traced = torch.jit.trace(upscaler.eval(), torch.rand(TRACE_SIZE))
         torch.jit.save(traced, str(tmp), _extra_files={"srlab.json": json.dumps(metadata)})
-        _check(upscaler, torch.jit.load(str(tmp)))
+        _check(upscaler, torch.jit.load(str(tmp)), type(upscaler.net).__name__, CHECK_SIZE)
 
 
-def _check(upscaler: RGBUpscaler, exported: Callable[[torch.Tensor], torch.Tensor]) -> None:
-    """Compare the exported module with PyTorch on a size other than the trace's."""
-    x = torch.rand(CHECK_SIZE, generator=torch.Generator().manual_seed(0))
-    expected = upscaler(x)
+def _check(
+    reference: nn.Module,
+    exported: Callable[[Tensor], Tensor],
+    name: str,
+    size: tuple[int, ...],
+    fix: str = "nothing was written",
+) -> None:
+    """Compare the exported module with PyTorch on `size`, other than the trace's; `fix` ends the error."""
+    x = torch.rand(size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = reference(x)
     try:
         got = exported(x)
     except Exception as err:  # noqa: BLE001 (onnxruntime's errors derive from Exception itself)
@@ -95,7 +153,7 @@ def _check(upscaler: RGBUpscaler, exported: Callable[[torch.Tensor], torch.Tenso
             reason = f"differs from PyTorch by {error:.3g}" if error > TOLERANCE else ""
     if reason:
         raise RuntimeError(
-            f"the export of {type(upscaler.net).__name__} {reason} on a {CHECK_SIZE[2]}x{CHECK_SIZE[3]} input "
+            f"the export of {name} {reason} on a {size[2]}x{size[3]} input "
             f"(traced at {TRACE_SIZE[2]}x{TRACE_SIZE[3]}): the net computes something from the input size that "
-            "a trace freezes (e.g. `imresize`'s weight matrices); nothing was written"
+            f"a trace freezes (e.g. `imresize`'s weight matrices); {fix}"
         )
