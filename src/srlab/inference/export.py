@@ -22,8 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from srlab.inference.upscaler import RGBUpscaler
-from srlab.models.contract import SRNet
 from srlab.inference.writer import staged
+from srlab.models.contract import SRNet
 
 TRACE_SIZE = (1, 3, 32, 32)  # the input of the trace
 CHECK_SIZE = (2, 3, 19, 27)  # another size, where the export must still agree with PyTorch
@@ -70,7 +70,8 @@ class OnnxRuntimeNet(SRNet):
     second input size. Inputs are float32 CPU tensors of any batch size, height and width.
 
     Args:
-        net: a contract net in float32 (`fast_net(net, channels_last=False)` for the exact rewrites too).
+        net: a contract net in float32 on the CPU (`fast_net(net, channels_last=False)` for the exact
+            rewrites too); it is put in eval mode.
         threads: ONNX Runtime's intra-op threads; None: one per core.
     """
 
@@ -85,10 +86,9 @@ class OnnxRuntimeNet(SRNet):
         super().__init__(net.scale, net.in_channels, net.out_channels, run_scales=run_scales)
         self.pre_upsampled = net.pre_upsampled
         self.net_name = type(net).__name__
-        net = net.float().cpu().eval()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or 0
-        graph = _onnx_bytes(net, (1, net.in_channels, 32, 32), "x", "y")
+        graph = _onnx_bytes(net, (1, net.in_channels, *TRACE_SIZE[2:]), "x", "y")
         self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         size = (2, net.in_channels, *CHECK_SIZE[2:])
         _check(net, self.forward, self.net_name, size, "run it with runtime=torch")
