@@ -59,6 +59,20 @@ def test_ssim_matches_reference_and_hand_value():
     assert flat == pytest.approx((2 * 100 * 110 + c1) / (100**2 + 110**2 + c1), rel=1e-5)
 
 
+def test_ssim_keeps_float64_figures_on_a_bright_almost_flat_image():
+    # Values 252..255 with +-1 noise: E[x^2] - E[x]^2 cancels almost all of E[x^2] here. Sums in plain
+    # float32 (or centred on 128 alone) miss the float64 figure by about 3e-6; centred on the image mean
+    # they stay within 1e-8.
+    rng = np.random.default_rng(1)
+    a = rng.integers(252, 256, (120, 90)).astype(np.float64)
+    b = np.clip(a + rng.integers(-1, 2, a.shape), 0, 255)
+    got = ssim(torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None]).item()
+    assert got == pytest.approx(reference_ssim(a, b), abs=1e-8)
+    # A batch centres each image on its own mean.
+    pair = torch.from_numpy(np.stack([a, 255 - a]))[:, None], torch.from_numpy(np.stack([b, 255 - b]))[:, None]
+    assert ssim(*pair).tolist() == pytest.approx([reference_ssim(a, b), reference_ssim(255 - a, 255 - b)], abs=1e-8)
+
+
 def test_quality_crops_border_and_averages_per_image():
     hr = torch.full((2, 1, 20, 20), 100 / 255, dtype=torch.float64)
     sr = hr.clone()

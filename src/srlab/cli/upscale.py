@@ -75,7 +75,7 @@ def upscale(cfg: DictConfig) -> list[Path]:
         raise ValueError("overwrite=true and skip_existing=true: give one, to replace or to skip existing outputs")
     fast = flag(cfg, "fast")
     if cfg.get("export"):
-        return [export(fast_net(net, channels_last=False) if fast else net, cfg, overwrite, skip_existing)]
+        return [export(fast_net(net, eager=False) if fast else net, cfg, overwrite, skip_existing)]
     written = _upscale_all(cfg, runtime_net(net, cfg, fast), overwrite, skip_existing)
     for logger in loggers:
         logger.log_metrics({"upscale/images": len(written)})
@@ -95,7 +95,7 @@ def runtime_net(net: nn.Module, cfg: DictConfig, fast: bool) -> nn.Module:
         raise ValueError(f"runtime=onnxruntime runs on the CPU: give device=cpu (device={cfg.device}), or runtime=torch")
     if str(cfg.precision) not in ("auto", "32"):
         raise ValueError(f"runtime=onnxruntime runs in float32: give precision=32 (precision={cfg.precision})")
-    return OnnxRuntimeNet(fast_net(net, channels_last=False) if fast else net, cfg.get("threads"))
+    return OnnxRuntimeNet(fast_net(net, eager=False) if fast else net, cfg.get("threads"))
 
 
 def _upscale_all(cfg: DictConfig, net: nn.Module, overwrite: bool, skip_existing: bool) -> list[Path]:

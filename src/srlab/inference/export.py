@@ -70,7 +70,7 @@ class OnnxRuntimeNet(SRNet):
     second input size. Inputs are float32 CPU tensors of any batch size, height and width.
 
     Args:
-        net: a contract net in float32 on the CPU (`fast_net(net, channels_last=False)` for the exact
+        net: a contract net in float32 on the CPU (`fast_net(net, eager=False)` for the exact
             rewrites too); it is put in eval mode.
         threads: ONNX Runtime's intra-op threads; None: one per core.
     """

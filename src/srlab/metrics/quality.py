@@ -47,13 +47,17 @@ def ssim(a: Tensor, b: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
     """Per-image SSIM of 0..255 planes (Wang et al. 2004): (B, 1, H, W) x 2 -> (B,).
 
     Gaussian window (separable, `window` taps, `sigma`), K = (0.01, 0.03), L = 255, averaged over
-    the valid windows only, as `ssim_index.m`. Computed in float64: E[x^2] - E[x]^2 on 0..255
-    values loses too much in float32.
+    the valid windows only, as `ssim_index.m`. The local sums run in float32, 4x faster than float64 on
+    a CPU, on the grey levels less each image's rounded mean: the levels and their products stay exact
+    integers, and E[x^2] - E[x]^2 then loses under 1e-7 of SSIM on photos (3e-10 on a bright, almost
+    flat image, where plain float32 loses 3e-6); the formula itself runs in float64.
     """
-    a, b = a.double(), b.double()
-    stats = gaussian_filter(torch.cat([a, b, a * a, b * b, a * b]), window, sigma)
+    shift = torch.cat([a, b], 1).flatten(1).mean(1).round().view(-1, 1, 1, 1)
+    a, b = (a - shift).float(), (b - shift).float()
+    stats = gaussian_filter(torch.cat([a, b, a * a, b * b, a * b]), window, sigma).double()
     mu_a, mu_b, aa, bb, ab = stats.split(a.shape[0])
     var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
+    mu_a, mu_b = mu_a + shift, mu_b + shift
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return s.flatten(1).mean(1)
