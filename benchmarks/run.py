@@ -259,10 +259,10 @@ def modes(net: SRNet, x: Tensor, device: torch.device, quick: bool, full: bool =
         import torch._inductor.config as inductor
 
         inductor.freezing = True  # weights as constants: oneDNN prepacks them
-        return torch.compile(fast_net(net, channels_last=False).to(device))
+        return torch.compile(fast_net(net, eager=False).to(device))
 
     def onnx() -> Callable:  # what `upscale.py runtime=onnxruntime` runs
-        return OnnxRuntimeNet(fast_net(net, channels_last=False).cpu())
+        return OnnxRuntimeNet(fast_net(net, eager=False).cpu())
 
     out: dict[str, Callable[[], Callable]] = {
         "eager": lambda: eager,

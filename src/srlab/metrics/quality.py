@@ -47,10 +47,10 @@ def ssim(a: Tensor, b: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
     """Per-image SSIM of 0..255 planes (Wang et al. 2004): (B, 1, H, W) x 2 -> (B,).
 
     Gaussian window (separable, `window` taps, `sigma`), K = (0.01, 0.03), L = 255, averaged over
-    the valid windows only, as `ssim_index.m`. The local sums run in float32, 4x faster than float64 on
-    a CPU, on the grey levels less each image's rounded mean: the levels and their products stay exact
-    integers, and E[x^2] - E[x]^2 then loses under 1e-7 of SSIM on photos (3e-10 on a bright, almost
-    flat image, where plain float32 loses 3e-6); the formula itself runs in float64.
+    the valid windows only, as `ssim_index.m`. The local sums run in float32 (several times faster than
+    float64 on a CPU) on the grey levels less each image's rounded mean: the levels and their products
+    stay exact integers, and E[x^2] - E[x]^2 keeps its precision, which plain float32 on 0..255 loses
+    (`tests/test_metrics.py`); the formula itself runs in float64.
     """
     shift = torch.cat([a, b], 1).flatten(1).mean(1).round().view(-1, 1, 1, 1)
     a, b = (a - shift).float(), (b - shift).float()
