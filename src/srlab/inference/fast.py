@@ -31,7 +31,9 @@ _ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}  # oneD
 class ConvAct(nn.Module):
     """`act(conv(x))`, as one oneDNN convolution with the activation fused on a float32 CPU input.
 
-    Elsewhere (CUDA, other dtypes, autocast) it runs the two modules as they are. Args:
+    Elsewhere (CUDA, other dtypes, autocast) it runs the two modules as they are.
+
+    Args:
         conv: a zero-padded convolution with numeric padding.
         act: one of the activations of `_ACTIVATIONS`.
     """
