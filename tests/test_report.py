@@ -178,10 +178,14 @@ def test_benchmark_writes_frames_per_second(tmp_path: Path) -> None:
     assert float(read_csv(tmp_path / "report" / "report.csv")[0]["fps"]) == pytest.approx(info["fps"])
 
 
-@pytest.mark.parametrize("case", ["empty", "no_metrics", "missing", "bad_size", "unknown_set", "unknown_curves"])
+@pytest.mark.parametrize(
+    "case", ["empty", "no_metrics", "missing", "bad_size", "unknown_set", "unknown_curves", "unscored_export"]
+)
 def test_clear_messages(case: str, runs: Path, tmp_path: Path, caplog) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
+    unscored = tmp_path / "unscored.csv"  # a W&B export of runs that never validated
+    unscored.write_text("Name,State,Runtime,data.scale,train/loss\nespcn-1,crashed,12,3,0.05\n")
     args, message = {
         "empty": ([str(empty)], f"{empty} holds no runs"),
         "no_metrics": ([str(runs / "5")], f"no run under {runs / '5'} has metrics"),
@@ -189,6 +193,7 @@ def test_clear_messages(case: str, runs: Path, tmp_path: Path, caplog) -> None:
         "bad_size": ([str(runs), "--benchmark", "big"], "give the output size as WIDTHxHEIGHT"),
         "unknown_set": ([str(runs), "--set", "urban100"], "--set urban100: no run scored it; the sets are set5, set14"),
         "unknown_curves": ([str(runs), "--curves", "vdsr"], "--curves vdsr: no row of that name"),
+        "unscored_export": ([str(unscored)], f"no run of {unscored} has PSNR/SSIM and data.scale"),
     }[case]
     with pytest.raises(SystemExit) as exit_info:
         main(["report", *args, "--out", str(tmp_path / "report")])

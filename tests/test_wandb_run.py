@@ -17,11 +17,13 @@ from omegaconf import open_dict, read_write
 from PIL import Image
 
 from conftest import ROOT, compose_train, run_cli, tiny_overrides
+from test_compare import captions
 from srlab.callbacks.image_panels import TABLE_COLUMNS
 from srlab.cli import tracking
 from srlab.cli.evaluate import evaluate, summarise
 from srlab.cli.train import train
 from srlab.cli.upscale import upscale
+from srlab.cli.zoo import main as zoo_main
 from wandb_files import OfflineRun, logged_table, read_offline_run
 
 SCALE = 2
@@ -142,10 +144,23 @@ def test_eval_logs_config_checkpoint_means_table_and_saves_images(trained, tiny_
     for row in table:
         with Image.open(artifact.local[row["LR | bicubic | SR | HR"]["path"]]) as image:
             assert image.width == 4 * image.height
+    saved = tmp_path / "eval" / "images" / "ESPCN" / "tiny" / f"x{SCALE}"
     for image in tiny_data["val"].glob("*.png"):
-        saved = tmp_path / "eval" / "images" / "ESPCN" / "tiny" / f"x{SCALE}" / image.name
-        with Image.open(image) as hr, Image.open(saved) as sr:
+        with Image.open(image) as hr, Image.open(saved / image.name) as sr:
             assert sr.size == (hr.width // SCALE * SCALE, hr.height // SCALE * SCALE) and sr.mode == hr.mode
+    # srlab compare takes the checkpoint (scored as eval.py scored it) and the SR images eval.py saved of it
+    # (8-bit RGB files, where the Y net was scored on its Y output: within rounding of the same figures)
+    page = tmp_path / "compare.html"
+    zoo_main(["compare", str(tiny_data["val"]), "--method", f"net={ckpt}", "--method", f"saved={saved}",
+              "--region", "12", "--out", str(page)])  # fmt: skip
+    found = captions(page.read_text())
+    assert sorted(found) == sorted(r["image"] for r in rows if r["method"] == "ESPCN")
+    for row in (r for r in rows if r["method"] == "ESPCN"):
+        crops = found[row["image"]]
+        assert [label for label, _ in crops] == ["LR (nearest)", "Bicubic", "net", "saved", "HR"]
+        assert crops[2][1] == f"{row['psnr']:.2f} dB / {row['ssim']:.4f}"
+        (net_psnr, net_ssim), (saved_psnr, saved_ssim) = [map(float, c[1].split(" dB / ")) for c in crops[2:4]]
+        assert abs(saved_psnr - net_psnr) < 0.05 and abs(saved_ssim - net_ssim) < 1e-3
 
 
 class FakeArtifact:

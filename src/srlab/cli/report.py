@@ -325,6 +325,8 @@ def wandb_export(path: Path) -> list[Run]:
             scale=int(float(scale)), seed=config.get("seed"), scores=scores,
             params=None if params is None else int(params), train_s=_number(summary.get("Runtime", summary.get("_runtime"))),
         ))  # fmt: skip
+    if not runs:
+        raise ValueError(f"no run of {path} has PSNR/SSIM and data.scale: export the runs with their summary and config columns")
     return runs
 
 
