@@ -42,8 +42,8 @@ def run_train(overrides: list[str], out: Path, caplog: pytest.LogCaptureFixture,
 def run_script(script: str, args: list[str], **env: str) -> subprocess.CompletedProcess:
     """`python <script> <args>` from the repository root, whatever its exit status."""
     command = [sys.executable, str(ROOT / script), *args]
-    environment = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", **env}
-    environment.pop("HYDRA_FULL_ERROR", None)
+    environment = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "SRLAB_DEBUG")}
+    environment |= {"NO_ALBUMENTATIONS_UPDATE": "1", **env}
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
 
 
@@ -205,8 +205,9 @@ def test_eval_and_upscale_name_a_missing_checkpoint(tmp_path):
         assert_refused(proc.returncode, proc.stdout + proc.stderr, str(missing), "does not exist")
 
 
-def test_srlab_debug_prints_the_traceback(tiny_data, tmp_path):
-    proc = run_script("train.py", [*cli_args(tiny_data, tmp_path), "data.patch_size=0"], SRLAB_DEBUG="1")
+@pytest.mark.parametrize("variable", ["SRLAB_DEBUG", "HYDRA_FULL_ERROR"])
+def test_a_debug_variable_prints_the_traceback(variable, tiny_data, tmp_path):
+    proc = run_script("train.py", [*cli_args(tiny_data, tmp_path), "data.patch_size=0"], **{variable: "1"})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" in out and "data.patch_size must be a positive integer" in out
 

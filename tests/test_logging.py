@@ -1,11 +1,15 @@
 """Notices go through `logging` into `<run dir>/<task>.log` (Lightning's too), and a failed run's W&B
 run is closed, marked failed."""
 
+import logging
 import os
 import subprocess
 import sys
 
+from lightning.pytorch.utilities import rank_zero_only
+
 from conftest import ROOT, run_cli, tiny_overrides
+from srlab.cli.logs import RankZero
 from wandb_files import read_offline_run
 
 
@@ -32,3 +36,13 @@ def test_a_failed_run_logs_its_error_and_closes_its_wandb_run_as_failed(tiny_dat
     assert proc.returncode == 1
     assert "non-finite loss at training step 3" in (run / "train.log").read_text()
     assert read_offline_run(run).exit_codes == [1]
+
+
+def test_notices_of_other_ranks_are_left_out_of_the_log(monkeypatch) -> None:
+    """Under DDP every process logs; the log file gets rank 0's notices, and warnings and errors of any rank."""
+    record = lambda level: logging.LogRecord("srlab", level, __file__, 1, "best checkpoint: x", None, None)  # noqa: E731
+    monkeypatch.setattr(rank_zero_only, "rank", 1, raising=False)
+    assert not RankZero().filter(record(logging.INFO))
+    assert RankZero().filter(record(logging.WARNING)) and RankZero().filter(record(logging.ERROR))
+    monkeypatch.setattr(rank_zero_only, "rank", 0)
+    assert RankZero().filter(record(logging.INFO))

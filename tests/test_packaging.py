@@ -1,6 +1,7 @@
-"""A regular (non-editable) install: the configs ship inside the package, and `srlab models` and
-`srlab-train` work from a wheel installed into a fresh virtual environment."""
+"""A regular (non-editable) install: the configs ship inside the package, and `srlab models`,
+`srlab-train`, `srlab-eval` and `srlab-upscale` work from a wheel installed into a fresh virtual environment."""
 
+import csv
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from conftest import ROOT
 from srlab.cli import zoo
@@ -35,7 +37,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> 
 
 
 @pytest.mark.slow
-def test_wheel_installs_and_runs_srlab_models_and_a_training(tmp_path):
+def test_wheel_installs_and_runs_every_entry_point(tmp_path):
     # Build from a copy of the sources, without network or build isolation (setuptools of this venv).
     source = tmp_path / "source"
     for name in ("conf", "src"):  # src/srlab/conf stays a link to conf/
@@ -65,3 +67,11 @@ def test_wheel_installs_and_runs_srlab_models_and_a_training(tmp_path):
     run([str(bin_dir / "srlab-train"), "debug=fdr", "model=espcn"], work, env)
     (log,) = (work / "logs" / "debug").glob("*/*/debug.log")  # data/ and logs/ in the working folder
     assert "best checkpoint:" in log.read_text() and (work / "data" / "sample" / "train").is_dir()
+    # the other entry points, on the sample photos the training wrote and on a shipped weight
+    run([str(bin_dir / "srlab-eval"), "pretrained=fsrcnn_x3", "data=sample"], work, env)
+    (results,) = (work / "logs" / "eval").glob("*/*/results.csv")
+    assert {row["method"] for row in csv.DictReader(results.open())} == {"FSRCNN", "Bicubic"}
+    photo = sorted((work / "data" / "sample" / "val").iterdir())[0]
+    run([str(bin_dir / "srlab-upscale"), "pretrained=fsrcnn_x3", f"input={photo}", f"output={work / 'out'}"], work, env)
+    with Image.open(photo) as lr, Image.open(work / "out" / f"{photo.stem}.png") as sr:
+        assert sr.size == (3 * lr.width, 3 * lr.height)

@@ -233,6 +233,17 @@ def test_a_multirun_job_is_named_by_what_its_sweep_varies(monkeypatch, tmp_path)
     assert cfg.logger.wandb.group == "fsrcnn_x3"
 
 
+def test_an_experiment_names_the_run_and_gives_its_tags(tmp_path):
+    """A run of an experiment is named after it, tagged with the experiment's tags and its name."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=zoo/fsrcnn_x3", "logger=wandb"], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(tmp_path / "run")
+    HydraConfig.instance().set_config(cfg)
+    assert cfg.logger.wandb.name == "zoo_fsrcnn_x3" and cfg.logger.wandb.group is None
+    assert list(cfg.logger.wandb.tags) == ["zoo", "fsrcnn", "x3", "zoo/fsrcnn_x3"]
+
+
 def sweep_jobs(log_dir: Path, task: str = "train") -> list[Path]:
     (sweep,) = (log_dir / task / "multiruns").glob("*/*")
     return sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -267,3 +278,4 @@ def test_ddp_multirun_keeps_one_run_per_job(tiny_data, tmp_path):
         assert run.exit_codes == [0]
         assert run.summary["final/val/psnr"] == pytest.approx(metrics["val/psnr"], abs=1e-4)
         assert [a.aliases for a in run.artifacts if a.type == "model"][-1] == ["latest"]
+        assert (job / "train.log").read_text().count("best checkpoint:") == 1  # rank 0's notice, once
