@@ -44,6 +44,13 @@ def render(results: dict) -> str:
                          f"{w['it_s']:.2f} ({w['images_s']:.0f}; {w['ratio']:.2f}x) | "
                          f"{max(p['peak_memory_mb'], b['peak_memory_mb'], w['peak_memory_mb']):.0f} MB |")  # fmt: skip
         lines.append("")
+    if results.get("knobs"):
+        lines += ["**CPU knobs of training**, FSRCNN x3, the plain loop with one change at a time (LR pixels/s against the first row):", "",
+                  "| case | batch x LR patch | threads | it/s | LR Mpixels/s |", "|---|---|---|---|---|"]  # fmt: skip
+        for r in results["knobs"]:
+            lines.append(f"| {r['case']} | {r['batch']} x {r['lr_patch']}² | {r['threads']} | {r['it_s']:.2f} | "
+                         f"{r['lr_mpixels_s']:.2f} ({r['ratio']:.2f}x) |")  # fmt: skip
+        lines.append("")
     tools = results.get("tools", {})
     if "eval" in tools:
         e = tools["eval"]

@@ -13,6 +13,9 @@ Sections:
 - `training`: it/s, images/s and peak memory of a plain reference loop (numpy crops in the main process,
   `F.interpolate` bicubic LR, Adam) against srlab's Lightning run with the patch bank and with the worker
   loader, at each model's paper batch and patch size; the ratio is srlab / plain.
+- `knobs`: the plain loop for FSRCNN x3 (batch 32 of 16x16 LR patches) with one CPU knob changed at a time:
+  channels_last, `torch.compile`, 1 thread, the deconvolution as convolution + pixel shuffle, batch 64, LR
+  patch 24; the ratio is of LR pixels per second against the eager row.
 - `inference`: frames/s of the net at a 240x240 input and at 1920x1080 output, in modes fp32 eager,
   channels_last, `fast` (srlab's exact rewrites, `srlab.inference.fast`), `torch.compile` and ONNX Runtime (`upscale.py runtime=onnxruntime`);
   on CUDA also bf16 autocast and CUDA graphs. Each mode gets the fraction of the compute roofline (FLOPs per
@@ -51,6 +54,7 @@ from srlab.data.images import list_images, read_image
 from srlab.inference import OnnxRuntimeNet
 from srlab.inference.fast import fast_net
 from srlab.models import EDSR, ESPCN, FSRCNN, RRDBNet, VDSR
+from srlab.models.blocks import deconv_as_subpixel
 from srlab.models.contract import SRNet
 from srlab.ops import rgb_to_y
 
@@ -135,11 +139,13 @@ def net_batch(net: SRNet, lr: Tensor, hr: Tensor, scale: int) -> tuple[Tensor, T
 
 
 def plain_loop(net: SRNet, images: list[np.ndarray], scale: int, batch: int, patch: int, steps: int,
-               device: torch.device) -> float:  # fmt: skip
+               device: torch.device, channels_last: bool = False, compile: bool = False) -> float:  # fmt: skip
     """it/s of the reference: numpy crops in the main process, `F.interpolate` LR, L1, Adam."""
     rng = np.random.default_rng(0)
-    net = net.to(device).train()
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(device, memory_format=memory_format).train()
     opt = torch.optim.Adam(net.parameters(), 1e-4)
+    forward = torch.compile(net) if compile else net
     hp = patch * scale
     big = [im for im in images if min(im.shape[:2]) >= hp]
 
@@ -159,7 +165,7 @@ def plain_loop(net: SRNet, images: list[np.ndarray], scale: int, batch: int, pat
         hr = crops()
         lr = F.interpolate(hr, scale_factor=1 / scale, mode="bicubic", antialias=True).clamp_(0, 1)
         x, target = net_batch(net, lr, hr, scale)
-        loss = F.l1_loss(net(x), target)
+        loss = F.l1_loss(forward(x.contiguous(memory_format=memory_format)), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -226,6 +232,46 @@ def training(models: list[str], folder: Path, device: torch.device, quick: bool)
               f"({row['bank']['ratio']:.2f}x), loader {row['loader']['it_s']:.2f} ({row['loader']['ratio']:.2f}x)",
               flush=True)  # fmt: skip
         rows.append(row)
+    return rows
+
+
+def knobs(folder: Path, device: torch.device, quick: bool) -> list[dict]:
+    """The plain loop for FSRCNN x3 at batch 32 of 16x16 LR patches with one CPU knob changed at a time:
+    it/s, and LR pixels per second where batch or patch size change."""
+    images = [read_image(f)[0] for f in list_images([folder])]
+    steps = 3 if quick else 150
+
+    def subpixel() -> SRNet:
+        net = FSRCNN(3)
+        with torch.no_grad():  # the same function, trained as a convolution + pixel shuffle
+            net.deconvolution = deconv_as_subpixel(net.deconvolution)
+        return net
+
+    threads = torch.get_num_threads()
+    cases: list[tuple[str, Callable[[], SRNet], int, int, dict, int]] = [
+        ("eager", lambda: FSRCNN(3), 32, 16, {}, threads),
+        ("channels_last", lambda: FSRCNN(3), 32, 16, {"channels_last": True}, threads),
+        ("torch.compile", lambda: FSRCNN(3), 32, 16, {"compile": True}, threads),
+        ("1 thread", lambda: FSRCNN(3), 32, 16, {}, 1),
+        ("deconvolution as convolution + pixel shuffle", subpixel, 32, 16, {}, threads),
+        ("batch 64", lambda: FSRCNN(3), 64, 16, {}, threads),
+        ("LR patch 24", lambda: FSRCNN(3), 32, 24, {}, threads),
+    ]
+    if quick:  # a compile takes half a minute on a CPU
+        cases = [c for c in cases if "compile" not in c[4]]
+    rows = []
+    for case, factory, batch, patch, options, n in cases:
+        torch.manual_seed(0)
+        torch.set_num_threads(n)
+        try:
+            rate = plain_loop(factory(), images, 3, batch, patch, steps, device, **options)
+        finally:
+            torch.set_num_threads(threads)
+        rows.append({"case": case, "batch": batch, "lr_patch": patch, "threads": n, "it_s": rate,
+                     "lr_mpixels_s": rate * batch * patch**2 / 1e6})  # fmt: skip
+        print(f"knobs, FSRCNN x3 plain loop, {case}: {rate:.2f} it/s", flush=True)
+    for row in rows:
+        row["ratio"] = row["lr_mpixels_s"] / rows[0]["lr_mpixels_s"]
     return rows
 
 
@@ -457,8 +503,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--eval-sets", type=Path, nargs="*", default=[], help="HR folders for eval.py's time")
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS),
                         help="default: all; training takes those of TRAINED among them")
-    parser.add_argument("--only", nargs="*", default=["training", "inference", "tools"],
-                        choices=["training", "inference", "tools"])  # fmt: skip
+    parser.add_argument("--only", nargs="*", default=["training", "knobs", "inference", "tools"],
+                        choices=["training", "knobs", "inference", "tools"])  # fmt: skip
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="a few steps and small frames: checks that it runs")
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default benchmarks/results/<device>.json)")
@@ -470,10 +516,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{results['hardware']}\nceilings: {results['ceilings']}", flush=True)
     if "inference" in args.only:
         results["inference"] = inference(args.models, device, results["ceilings"], args.quick)
+    if {"training", "knobs"} & set(args.only) and not list_images([args.data]):
+        raise SystemExit(f"--data {args.data}: no images there (training needs a folder of HR images)")
     if "training" in args.only:
-        if not list_images([args.data]):
-            raise SystemExit(f"--data {args.data}: no images there (training needs a folder of HR images)")
         results["training"] = training([m for m in args.models if m in TRAINED], args.data, device, args.quick)
+    if "knobs" in args.only:
+        results["knobs"] = knobs(args.data, device, args.quick)
     if "tools" in args.only:
         results["tools"] = tools(args.eval_sets, args.quick)
     output = args.output or ROOT / "benchmarks" / "results" / f"{device.type}.json"

@@ -27,7 +27,7 @@ def photos(tmp_path: Path) -> Path:
 
 def test_quick_run_measures_and_renders(photos: Path, tmp_path: Path) -> None:
     output = tmp_path / "cpu.json"
-    run.main(["--quick", "--data", str(photos), "--models", "fsrcnn_x3", "--only", "inference", "training",
+    run.main(["--quick", "--data", str(photos), "--models", "fsrcnn_x3", "--only", "inference", "training", "knobs",
               "--output", str(output)])  # fmt: skip
     results = json.loads(output.read_text())
     assert results["hardware"]["device"] == "cpu" and results["ceilings"]["peak_gflops_float32"] > 0
@@ -36,11 +36,15 @@ def test_quick_run_measures_and_renders(photos: Path, tmp_path: Path) -> None:
     assert all(v["fps"] > 0 and v["compute_roofline"] > 0 for v in frame["modes"].values())
     (train,) = results["training"]
     assert train["bank"]["ratio"] > 0 and train["loader"]["it_s"] > 0
+    knobs = {r["case"]: r for r in results["knobs"]}
+    assert knobs["eager"]["ratio"] == 1 and knobs["1 thread"]["threads"] == 1 and "torch.compile" not in knobs
+    assert knobs["LR patch 24"]["lr_mpixels_s"] == pytest.approx(knobs["LR patch 24"]["it_s"] * 32 * 24**2 / 1e6)
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{render.START}\nold\n{render.END}\nrest\n")
     render.replace_section(readme, render.render(results))
     text = readme.read_text()
     assert "old" not in text and "| fsrcnn_x3 | 48x48 input |" in text and text.endswith(f"{render.END}\nrest\n")
+    assert "| deconvolution as convolution + pixel shuffle | 32 x 16² |" in text
 
 
 @pytest.mark.slow
