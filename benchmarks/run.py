@@ -248,27 +248,29 @@ def knobs(folder: Path, device: torch.device, quick: bool) -> list[dict]:
         return net
 
     threads = torch.get_num_threads()
-    cases: list[tuple[str, Callable[[], SRNet], int, int, dict, int]] = [
-        ("eager", lambda: FSRCNN(3), 32, 16, {}, threads),
-        ("channels_last", lambda: FSRCNN(3), 32, 16, {"channels_last": True}, threads),
-        ("torch.compile", lambda: FSRCNN(3), 32, 16, {"compile": True}, threads),
-        ("1 thread", lambda: FSRCNN(3), 32, 16, {}, 1),
-        ("deconvolution as convolution + pixel shuffle", subpixel, 32, 16, {}, threads),
-        ("batch 64", lambda: FSRCNN(3), 64, 16, {}, threads),
-        ("LR patch 24", lambda: FSRCNN(3), 32, 24, {}, threads),
-    ]
+    base = {"factory": lambda: FSRCNN(3), "batch": 32, "patch": 16, "threads": threads, "options": {}}
+    changes: dict[str, dict] = {
+        "eager": {},
+        "channels_last": {"options": {"channels_last": True}},
+        "torch.compile": {"options": {"compile": True}},
+        "1 thread": {"threads": 1},
+        "deconvolution as convolution + pixel shuffle": {"factory": subpixel},
+        "batch 64": {"batch": 64},
+        "LR patch 24": {"patch": 24},
+    }
     if quick:  # a compile takes half a minute on a CPU
-        cases = [c for c in cases if "compile" not in c[4]]
+        del changes["torch.compile"]
     rows = []
-    for case, factory, batch, patch, options, n in cases:
+    for case, change in changes.items():
+        c = base | change
         torch.manual_seed(0)
-        torch.set_num_threads(n)
+        torch.set_num_threads(c["threads"])
         try:
-            rate = plain_loop(factory(), images, 3, batch, patch, steps, device, **options)
+            rate = plain_loop(c["factory"](), images, 3, c["batch"], c["patch"], steps, device, **c["options"])
         finally:
             torch.set_num_threads(threads)
-        rows.append({"case": case, "batch": batch, "lr_patch": patch, "threads": n, "it_s": rate,
-                     "lr_mpixels_s": rate * batch * patch**2 / 1e6})  # fmt: skip
+        rows.append({"case": case, "batch": c["batch"], "lr_patch": c["patch"], "threads": c["threads"], "it_s": rate,
+                     "lr_mpixels_s": rate * c["batch"] * c["patch"] ** 2 / 1e6})  # fmt: skip
         print(f"knobs, FSRCNN x3 plain loop, {case}: {rate:.2f} it/s", flush=True)
     for row in rows:
         row["ratio"] = row["lr_mpixels_s"] / rows[0]["lr_mpixels_s"]
